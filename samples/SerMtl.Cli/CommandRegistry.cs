@@ -1,0 +1,12 @@
+using SerMtl.Cli.Commands;
+
+namespace SerMtl.Cli;
+
+internal static class CommandRegistry
+{
+    /// <summary>Every command, in the order <c>sermtl --help</c> lists them.</summary>
+    public static IReadOnlyList<ICliCommand> All { get; } =
+    [
+        new EmbedCommand(),
+    ];
+}

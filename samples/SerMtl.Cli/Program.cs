@@ -1,0 +1,3 @@
+using SerMtl.Cli;
+
+return CliHost.Run(args);
