@@ -1,0 +1,33 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SerMtl.Checkpoints;
+
+/// <summary>Copies a state dict into a module's parameters and buffers, strictly.</summary>
+internal static class StateDictLoader
+{
+    /// <summary>
+    /// Copies every tensor of <paramref name="stateDict"/> into the same-named entry of <paramref name="module"/>'s
+    /// state dict (converting dtype, keeping the module's device). Every module key must be present and every
+    /// shape must match; errors name <paramref name="source"/>, the key and both shapes.
+    /// </summary>
+    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> stateDict, string source)
+    {
+        var target = module.state_dict();
+        var missing = target.Keys.Where(k => !stateDict.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidDataException($"{source}: missing {missing.Count} tensor(s): {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", ..." : "")}");
+        var unexpected = stateDict.Keys.Where(k => !target.ContainsKey(k)).ToList();
+        if (unexpected.Count > 0)
+            throw new InvalidDataException($"{source}: unexpected tensor(s) not in the model: {string.Join(", ", unexpected.Take(10))}{(unexpected.Count > 10 ? ", ..." : "")}");
+        foreach (var (key, dst) in target)
+        {
+            var src = stateDict[key];
+            if (!src.shape.SequenceEqual(dst.shape))
+                throw new InvalidDataException($"{source}: tensor '{key}' has shape [{string.Join(", ", src.shape)}], expected [{string.Join(", ", dst.shape)}]");
+        }
+        using var _ = no_grad();
+        foreach (var (key, dst) in target)
+            dst.copy_(stateDict[key].to(dst.dtype, dst.device));
+    }
+}
