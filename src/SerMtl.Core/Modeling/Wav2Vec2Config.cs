@@ -195,14 +195,15 @@ public sealed record Wav2Vec2Config
         get
         {
             long r = 1;
-            for (var i = ConvKernel.Count - 1; i >= 0; i--) r = (r - 1) * ConvStride[i] + ConvKernel[i];
-            return (int)Math.Min(r, int.MaxValue);
+            // Saturating: r stays <= int.MaxValue, so (r - 1) * stride cannot overflow a long.
+            for (var i = ConvKernel.Count - 1; i >= 0; i--) r = Math.Min((r - 1) * ConvStride[i] + ConvKernel[i], int.MaxValue);
+            return (int)r;
         }
     }
 
     /// <summary>Samples between consecutive output frames (320 for the base layout: 20 ms at 16 kHz).</summary>
     [JsonIgnore]
-    public int SamplesPerFrame => (int)Math.Min(ConvStride.Aggregate(1L, (a, s) => a * s), int.MaxValue);
+    public int SamplesPerFrame => (int)ConvStride.Aggregate(1L, (a, s) => Math.Min(a * s, int.MaxValue));
 
     /// <summary>facebook/wav2vec2-base: group-norm feature encoder, post-LN encoder, 768 wide, 12 layers, 12 heads.</summary>
     public static Wav2Vec2Config Base { get; } = new();
@@ -261,6 +262,20 @@ public sealed record Wav2Vec2Config
         CheckPositive(errors, "mask_time_min_masks", MaskTimeMinMasks, allowZero: true);
         CheckPositive(errors, "mask_feature_length", MaskFeatureLength);
         CheckPositive(errors, "mask_feature_min_masks", MaskFeatureMinMasks, allowZero: true);
+        // Upper bounds far above any real wav2vec2, so a corrupt file fails here rather than in a huge allocation.
+        CheckAtMost(errors, "hidden_size", HiddenSize, MaxWidth);
+        CheckAtMost(errors, "intermediate_size", IntermediateSize, MaxWidth);
+        CheckAtMost(errors, "num_hidden_layers", NumHiddenLayers, MaxLayers);
+        CheckAtMost(errors, "num_conv_pos_embeddings", NumConvPosEmbeddings, MaxWidth);
+        if (ConvDim is not null)
+        {
+            CheckAtMost(errors, "conv_dim length", ConvDim.Count, MaxLayers);
+            for (var i = 0; i < ConvDim.Count; i++) CheckAtMost(errors, $"conv_dim[{i}]", ConvDim[i], MaxWidth);
+        }
+        if (ConvKernel is not null)
+            for (var i = 0; i < ConvKernel.Count; i++) CheckAtMost(errors, $"conv_kernel[{i}]", ConvKernel[i], MaxWidth);
+        if (ConvStride is not null)
+            for (var i = 0; i < ConvStride.Count; i++) CheckAtMost(errors, $"conv_stride[{i}]", ConvStride[i], MaxWidth);
         if (HiddenSize > 0 && NumAttentionHeads > 0 && HiddenSize % NumAttentionHeads != 0)
             errors.Add($"hidden_size {HiddenSize} is not divisible by num_attention_heads {NumAttentionHeads}");
         if (HiddenSize > 0 && NumConvPosEmbeddingGroups > 0 && HiddenSize % NumConvPosEmbeddingGroups != 0)
@@ -327,6 +342,14 @@ public sealed record Wav2Vec2Config
     /// <summary>Writes the config as HF <c>config.json</c> text (HF field names and spellings).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, ConfigJson.Options);
 
+    private const int MaxWidth = 1 << 16;
+    private const int MaxLayers = 1024;
+
+    private static void CheckAtMost(List<string> errors, string name, int value, int max)
+    {
+        if (value > max) errors.Add($"{name} is {value}, more than the supported {max}");
+    }
+
     private static void CheckPositiveList(List<string> errors, string name, IReadOnlyList<int> values)
     {
         for (var i = 0; i < values.Count; i++)
@@ -364,6 +387,13 @@ internal static class ConfigJson
         // The serializer appends "Path: $.x | LineNumber ..." to its own messages; the field is already named.
         var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
         if (cut > 0) message = message[..cut];
+        message = message
+            .Replace("could not be converted to System.Int32", "is not an integer", StringComparison.Ordinal)
+            .Replace("could not be converted to System.Double", "is not a number", StringComparison.Ordinal)
+            .Replace("could not be converted to System.Single", "is not a number", StringComparison.Ordinal)
+            .Replace("could not be converted to System.Boolean", "is not true or false", StringComparison.Ordinal)
+            .Replace($"could not be converted to {typeof(Wav2Vec2Config).FullName}", "is not a JSON object", StringComparison.Ordinal)
+            .Replace($"could not be converted to {typeof(FeatureExtractorConfig).FullName}", "is not a JSON object", StringComparison.Ordinal);
         return field + message + (e.LineNumber is { } line ? $" (line {line + 1})" : "");
     }
 

@@ -120,6 +120,14 @@ public class Wav2Vec2ConfigTests
     }
 
     [Fact]
+    public void FromJson_ImplausiblyLargeSizes_FailBeforeAnyAllocation()
+    {
+        var json = TinyGroupJson.Replace("\"hidden_size\": 32", "\"hidden_size\": 2000000000");
+        var e = Assert.Throws<InvalidDataException>(() => Wav2Vec2Config.FromJson(json));
+        Assert.Contains("hidden_size is 2000000000, more than the supported 65536", e.Message);
+    }
+
+    [Fact]
     public void FromJson_MalformedJson_ThrowsNamingTheSource()
     {
         var e = Assert.Throws<InvalidDataException>(() => Wav2Vec2Config.FromJson("{\"hidden_size\": 32,", "bad/config.json"));

@@ -169,6 +169,32 @@ public class Wav2Vec2ModelTests
     }
 
     [Fact]
+    public void Training_FreshModelWithAdam_ReducesASimpleLoss()
+    {
+        manual_seed(21);
+        using var model = new Wav2Vec2Model(TinyGroup with { HiddenDropout = 0, AttentionDropout = 0, FeatProjDropout = 0, LayerDrop = 0, ApplySpecAugment = false });
+        model.train();
+        using var batch = WaveformBatch.Create(Waveforms(9, 6000, 4000));
+        using var optimizer = optim.Adam(model.parameters(), lr: 1e-3);
+        float Step()
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            using var output = model.Forward(batch);
+            // Pull every valid frame's first channel towards 1.
+            var valid = arange(output.LastHiddenState.shape[1]).unsqueeze(0) < output.FrameLengths.unsqueeze(1);
+            var loss = (output.LastHiddenState[.., .., 0] - 1).square().masked_select(valid).mean();
+            loss.backward();
+            optimizer.step();
+            return loss.item<float>();
+        }
+        var first = Step();
+        for (var i = 0; i < 15; i++) Step();
+        var last = Step();
+        Assert.True(last < 0.5 * first, $"loss went from {first} to {last}");
+    }
+
+    [Fact]
     public void FreezeFeatureEncoder_Training_LeavesNoGradientsOnTheFeatureEncoder()
     {
         using var model = new Wav2Vec2Model(TinyGroup with { LayerDrop = 0 });
