@@ -1,0 +1,72 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace SerMtl.Modeling;
+
+/// <summary>
+/// HF <c>encoder</c>: positional convolution, <c>layer_norm</c> and the transformer layers. Post-LN
+/// (<c>do_stable_layer_norm: false</c>): x + pos(x), layer norm, dropout, layers. Pre-LN (<c>true</c>):
+/// x + pos(x), dropout, layers, final layer norm.
+/// </summary>
+internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
+{
+    [ComponentName(Name = "pos_conv_embed")]
+    private readonly PositionalConvEmbedding _posConvEmbed;
+
+    [ComponentName(Name = "layer_norm")]
+    private readonly LayerNorm _layerNorm;
+
+    [ComponentName(Name = "layers")]
+    private readonly ModuleList<EncoderLayer> _layers;
+
+    private readonly bool _preLayerNorm;
+    private readonly double _hiddenDropout;
+    private readonly double _layerDrop;
+
+    public Wav2Vec2Encoder(Wav2Vec2Config config) : base(nameof(Wav2Vec2Encoder))
+    {
+        _posConvEmbed = new PositionalConvEmbedding(config);
+        _layerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        _layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new EncoderLayer(config)).ToArray());
+        _preLayerNorm = config.DoStableLayerNorm;
+        _hiddenDropout = config.HiddenDropout;
+        _layerDrop = config.LayerDrop;
+        RegisterComponents();
+    }
+
+    /// <summary>hidden: [B, T, H]; validFrames: [B, T] bool or null when nothing is padded. Returns [B, T, H].</summary>
+    public override Tensor forward(Tensor hidden, Tensor? validFrames)
+    {
+        using var scope = NewDisposeScope();
+        Tensor? attendable = null;
+        var x = hidden;
+        if (validFrames is not null)
+        {
+            // Padded frames are zeroed so the positional convolution sees what it sees past the end of a lone utterance.
+            x = x.masked_fill(validFrames.logical_not().unsqueeze(-1), 0);
+            attendable = validFrames.unsqueeze(1).unsqueeze(1); // [B, 1, 1, T]: key padding mask for every head and query
+        }
+        x = x + _posConvEmbed.call(x);
+        if (!_preLayerNorm) x = _layerNorm.call(x);
+        x = nn.functional.dropout(x, _hiddenDropout, training);
+        foreach (var layer in _layers)
+        {
+            // LayerDrop: in training, skip the whole layer with probability p (drawn from torch's generator).
+            if (training && _layerDrop > 0 && rand(1).item<float>() < _layerDrop) continue;
+            x = layer.call(x, attendable);
+        }
+        if (_preLayerNorm) x = _layerNorm.call(x);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    public void ResetParameters(double initializerRange)
+    {
+        using var _ = no_grad();
+        _posConvEmbed.ResetParameters();
+        _layerNorm.weight!.fill_(1);
+        _layerNorm.bias!.zero_();
+        foreach (var layer in _layers) layer.ResetParameters(initializerRange);
+    }
+}

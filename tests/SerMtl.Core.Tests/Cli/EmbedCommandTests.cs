@@ -1,0 +1,75 @@
+using SerMtl.Checkpoints;
+using SerMtl.Cli;
+using SerMtl.Cli.Commands;
+using static TorchSharp.torch;
+
+namespace SerMtl.Tests.Cli;
+
+public sealed class EmbedCommandTests : IDisposable
+{
+    private readonly string _out = Path.Combine(Path.GetTempPath(), "sermtl-embed-" + Guid.NewGuid().ToString("N"));
+
+    private static string[] Wavs => new[] { "a", "b", "c" }.Select(s => Path.Combine(TestPaths.TinyGroup, s + ".wav")).ToArray();
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_out)) Directory.Delete(_out, recursive: true);
+    }
+
+    private int Run(params string[] args) => new EmbedCommand().Run(new CliArgs(args), CancellationToken.None);
+
+    [Fact]
+    public void Run_BatchSizes1And3_WriteTheSameNpyFilesMatchingTheReference()
+    {
+        var one = Path.Combine(_out, "one");
+        var three = Path.Combine(_out, "three");
+        Assert.Equal(0, Run(["--model", TestPaths.TinyGroup, "--out", one, "--batch-size", "1", .. Wavs]));
+        Assert.Equal(0, Run(["--model", TestPaths.TinyGroup, "--out", three, "--batch-size", "3", .. Wavs]));
+
+        var expected = SafeTensors.Read(Path.Combine(TestPaths.TinyGroup, "expected.safetensors"));
+        try
+        {
+            foreach (var stem in new[] { "a", "b", "c" })
+            {
+                var a = NpyFile.Read(Path.Combine(one, stem + ".npy"));
+                var b = NpyFile.Read(Path.Combine(three, stem + ".npy"));
+                Assert.Equal(a.Shape, b.Shape);
+                Assert.True(a.Data.Zip(b.Data).Max(p => Math.Abs(p.First - p.Second)) <= 1e-5, $"{stem}: batch size changed the output");
+
+                var reference = expected[stem + ".last_hidden_state"];
+                Assert.Equal(reference.shape, a.Shape);
+                var want = reference.data<float>().ToArray();
+                Assert.True(a.Data.Zip(want).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4, $"{stem}: differs from the reference");
+            }
+        }
+        finally
+        {
+            foreach (var t in expected.Values) t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Run_DuplicateStems_IsAUsageErrorNamingBothFiles()
+    {
+        var other = Path.Combine(_out, "x", "a.wav");
+        var e = Assert.Throws<UsageException>(() => Run("--model", TestPaths.TinyGroup, "--out", _out, Wavs[0], other));
+        Assert.Contains(Wavs[0], e.Message);
+        Assert.Contains(other, e.Message);
+        Assert.False(Directory.Exists(_out), "nothing should be written");
+    }
+
+    [Fact]
+    public void Run_NoWavsOrBadBatchSize_IsAUsageError()
+    {
+        Assert.Contains("no WAV files", Assert.Throws<UsageException>(() => Run("--model", TestPaths.TinyGroup, "--out", _out)).Message);
+        Assert.Contains("--batch-size", Assert.Throws<UsageException>(() => Run("--model", TestPaths.TinyGroup, "--out", _out, "--batch-size", "0", Wavs[0])).Message);
+    }
+
+    [Fact]
+    public void Run_MissingWav_FailsNamingIt()
+    {
+        var missing = Path.Combine(_out, "missing.wav");
+        var e = Assert.Throws<FileNotFoundException>(() => Run("--model", TestPaths.TinyGroup, "--out", _out, missing));
+        Assert.Contains(missing, e.Message);
+    }
+}

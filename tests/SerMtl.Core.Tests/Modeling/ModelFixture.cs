@@ -1,0 +1,55 @@
+using SerMtl.Checkpoints;
+using SerMtl.Data.Audio;
+using SerMtl.Modeling;
+using static TorchSharp.torch;
+
+namespace SerMtl.Tests.Modeling;
+
+/// <summary>
+/// A reference fixture folder under tests/fixtures/wav2vec2: config.json, preprocessor_config.json, weights, *.wav
+/// and expected.safetensors with <c>&lt;stem&gt;.conv_features</c> / <c>&lt;stem&gt;.last_hidden_state</c> per WAV.
+/// </summary>
+internal sealed class ModelFixture : IDisposable
+{
+    public ModelFixture(string name, string weightsFile)
+    {
+        Directory = Path.Combine(TestPaths.Fixtures, "wav2vec2", name);
+        Model = Wav2Vec2Model.FromPretrained(Directory, new Wav2Vec2LoadOptions { WeightsFile = weightsFile });
+        Stems = System.IO.Directory.GetFiles(Directory, "*.wav").Select(p => Path.GetFileNameWithoutExtension(p)!).Order(StringComparer.Ordinal).ToArray();
+        Waveforms = Stems.Select(s => AudioLoader.LoadMono(Path.Combine(Directory, s + ".wav"))).ToArray();
+        Expected = SafeTensors.Read(Path.Combine(Directory, "expected.safetensors"));
+    }
+
+    public string Directory { get; }
+
+    public Wav2Vec2Model Model { get; }
+
+    public string[] Stems { get; }
+
+    public float[][] Waveforms { get; }
+
+    public Dictionary<string, Tensor> Expected { get; }
+
+    public Tensor ExpectedConvFeatures(string stem) => Expected[stem + ".conv_features"];
+
+    public Tensor ExpectedLastHiddenState(string stem) => Expected[stem + ".last_hidden_state"];
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        foreach (var t in Expected.Values) t.Dispose();
+    }
+}
+
+internal static class TensorAssert
+{
+    /// <summary>Asserts equal shapes and max |a - b| ≤ tolerance, reporting the difference found.</summary>
+    public static void Close(Tensor expected, Tensor actual, double tolerance, string what)
+    {
+        Assert.True(expected.shape.SequenceEqual(actual.shape),
+            $"{what}: shape [{string.Join(", ", actual.shape)}], expected [{string.Join(", ", expected.shape)}]");
+        using var diff = (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max();
+        var max = diff.item<double>();
+        Assert.True(max <= tolerance, $"{what}: max abs diff {max:G4} > {tolerance:G4}");
+    }
+}
