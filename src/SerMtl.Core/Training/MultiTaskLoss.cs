@@ -84,9 +84,15 @@ public sealed class MultiTaskLoss
             throw new ArgumentException(
                 $"expected integer emotion labels [{emotionLogits.shape[0]}], got {emotionLabels.dtype} [{Shape(emotionLabels)}]", nameof(emotionLabels));
 
+        if (!emotionLogits.is_floating_point())
+            throw new ArgumentException($"expected floating-point emotion logits, got {emotionLogits.dtype}", nameof(emotionLogits));
+
         using var scope = NewDisposeScope();
-        var emotion = nn.functional.cross_entropy(
-            emotionLogits.to(ScalarType.Float32), emotionLabels.to(ScalarType.Int64, emotionLogits.device));
+        var labels = emotionLabels.to(ScalarType.Int64, emotionLogits.device);
+        var classes = emotionLogits.shape[1];
+        if (labels.lt(0).logical_or_(labels.ge(classes)).any().item<bool>())
+            throw new ArgumentException($"emotion labels [{Values(labels)}] must lie in [0, {classes}) (the logits' C)", nameof(emotionLabels));
+        var emotion = nn.functional.cross_entropy(emotionLogits.to(ScalarType.Float32), labels);
         if (Alpha == 0)
             return new MultiTaskLossResult(emotion.alias().MoveToOuterDisposeScope(), emotion.MoveToOuterDisposeScope(), null);
 

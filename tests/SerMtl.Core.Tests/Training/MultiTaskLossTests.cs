@@ -166,6 +166,14 @@ public sealed class MultiTaskLossTests : IDisposable
         Assert.Contains("α = 0.01", e.Message);
     }
 
+    [Fact]
+    public void Compute_LabelOutOfRange_ThrowsClearError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new MultiTaskLoss(alpha: 0).Compute(zeros(2, 4), tensor(new long[] { 0, 4 })));
+        Assert.Contains("labels [0, 4] must", e.Message);
+        Assert.Contains("[0, 4)", e.Message);
+    }
+
     [Theory]
     [InlineData(-0.1)]
     [InlineData(double.NaN)]
