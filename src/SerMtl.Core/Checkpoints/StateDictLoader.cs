@@ -8,8 +8,10 @@ internal static class StateDictLoader
 {
     /// <summary>
     /// Copies every tensor of <paramref name="stateDict"/> into the same-named entry of <paramref name="module"/>'s
-    /// state dict (converting dtype, keeping the module's device). Every module key must be present and every
-    /// shape must match; errors name <paramref name="source"/>, the key and both shapes.
+    /// state dict (converting dtype, e.g. an F16 / BF16 checkpoint into float32 parameters, and keeping the
+    /// module's device). Every module key must be present, no other key may be, every shape must match and a
+    /// floating-point entry needs floating-point data; errors name <paramref name="source"/>, the key and both
+    /// shapes. Nothing is copied unless everything matches.
     /// </summary>
     public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> stateDict, string source)
     {
@@ -25,6 +27,8 @@ internal static class StateDictLoader
             var src = stateDict[key];
             if (!src.shape.SequenceEqual(dst.shape))
                 throw new InvalidDataException($"{source}: tensor '{key}' has shape [{string.Join(", ", src.shape)}], expected [{string.Join(", ", dst.shape)}]");
+            if (dst.is_floating_point() && !src.is_floating_point())
+                throw new InvalidDataException($"{source}: tensor '{key}' has dtype {src.dtype}, expected floating-point data for a {dst.dtype} entry");
         }
         using var _ = no_grad();
         foreach (var (key, dst) in target)
