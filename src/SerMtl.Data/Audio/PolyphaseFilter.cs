@@ -9,9 +9,9 @@ namespace SerMtl.Data.Audio;
 /// (<c>M = from / gcd</c>); its value is <c>Σ_i x[i]·h(p − i)</c> with <c>h</c> measured in input samples.
 /// </summary>
 /// <remarks>
-/// When the <c>L × taps</c> table would be large (rates whose gcd is small, e.g. 44 101 Hz), the kernel is
-/// instead tabulated finely once and linearly interpolated per output sample, with the same response to
-/// within about −100 dB.
+/// When the exact <c>L × taps</c> table would be large (rates whose gcd is small, e.g. 44 101 Hz), the kernel is
+/// tabulated at 512 sub-phases per input sample instead and each output linearly interpolates the two nearest
+/// rows, which matches the exact response to within about −100 dB.
 /// </remarks>
 internal sealed class PolyphaseFilter
 {
@@ -22,7 +22,7 @@ internal sealed class PolyphaseFilter
     internal const double StopbandAttenuationDb = 90;
 
     private const int MaxExactTableFloats = 1 << 20;
-    private const int InterpolationSteps = 1024; // kernel table points per input sample (fallback path)
+    private const int SubPhases = 512; // rows per input sample when the exact table is too large
 
     private readonly int _up;        // L
     private readonly int _down;      // M
@@ -32,8 +32,8 @@ internal sealed class PolyphaseFilter
     private readonly double _halfWidth;
     private readonly double _beta;
     private readonly double _i0Beta;
-    private readonly float[]? _phases;      // [L, taps]: row φ holds h(φ/L + K − m), m = 0..2K, summing to 1
-    private readonly float[]? _kernelTable; // h(u) at u = −(K+1) + t / InterpolationSteps
+    private readonly bool _exact;    // rows are the L phases; else SubPhases + 1 rows to interpolate between
+    private readonly float[] _rows;  // [rows, taps]: row for offset f holds h(f + K − m), m = 0..2K, summing to 1
 
     public PolyphaseFilter(int fromRate, int toRate)
     {
@@ -54,29 +54,21 @@ internal sealed class PolyphaseFilter
         _reach = (int)Math.Ceiling(_halfWidth);
         _taps = 2 * _reach + 1;
 
-        if ((long)_up * _taps <= MaxExactTableFloats)
+        _exact = (long)_up * _taps <= MaxExactTableFloats;
+        var rows = _exact ? _up : SubPhases + 1;
+        _rows = new float[rows * _taps];
+        var values = new double[_taps];
+        for (var row = 0; row < rows; row++)
         {
-            _phases = new float[_up * _taps];
-            for (var phase = 0; phase < _up; phase++)
+            var frac = _exact ? (double)row / _up : (double)row / SubPhases;
+            double sum = 0;
+            for (var m = 0; m < _taps; m++)
             {
-                var row = _phases.AsSpan(phase * _taps, _taps);
-                var frac = (double)phase / _up;
-                double sum = 0;
-                var values = new double[_taps];
-                for (var m = 0; m < _taps; m++)
-                {
-                    values[m] = Kernel(frac + _reach - m);
-                    sum += values[m];
-                }
-                for (var m = 0; m < _taps; m++) row[m] = (float)(values[m] / sum);
+                values[m] = Kernel(frac + _reach - m);
+                sum += values[m];
             }
-        }
-        else
-        {
-            var points = (2 * (_reach + 1)) * InterpolationSteps + 2;
-            _kernelTable = new float[points];
-            for (var t = 0; t < points; t++)
-                _kernelTable[t] = (float)Kernel(-(_reach + 1) + (double)t / InterpolationSteps);
+            var target = _rows.AsSpan(row * _taps, _taps);
+            for (var m = 0; m < _taps; m++) target[m] = (float)(values[m] / sum);
         }
     }
 
@@ -88,7 +80,7 @@ internal sealed class PolyphaseFilter
     internal int Taps => _taps;
 
     /// <summary>True when the exact per-phase table is used (false: interpolated kernel).</summary>
-    internal bool UsesExactPhases => _phases is not null;
+    internal bool UsesExactPhases => _exact;
 
     public float[] Apply(ReadOnlySpan<float> input)
     {
@@ -100,20 +92,23 @@ internal sealed class PolyphaseFilter
         var padded = new float[input.Length + _taps + 1];
         input.CopyTo(padded.AsSpan(_reach));
 
-        var scratch = _phases is null ? new float[_taps] : null;
         long start = 0; // floor(j·M / L)
         var phase = 0;  // (j·M) mod L
         for (var j = 0; j < outLength; j++)
         {
             var window = padded.AsSpan((int)start, _taps);
-            if (_phases is not null)
+            if (_exact)
             {
-                output[j] = Dot(window, _phases.AsSpan(phase * _taps, _taps));
+                output[j] = Dot(window, _rows.AsSpan(phase * _taps, _taps));
             }
             else
             {
-                InterpolateTaps((double)phase / _up, scratch!);
-                output[j] = Dot(window, scratch);
+                var position = (double)phase / _up * SubPhases;
+                var row = (int)position;
+                var w = (float)(position - row);
+                var a = Dot(window, _rows.AsSpan(row * _taps, _taps));
+                var b = Dot(window, _rows.AsSpan((row + 1) * _taps, _taps));
+                output[j] = a + w * (b - a);
             }
             phase += _down;
             if (phase >= _up)
@@ -133,23 +128,6 @@ internal sealed class PolyphaseFilter
         var x = 2 * _cutoff * u;
         var sinc = Math.Abs(x) < 1e-12 ? 1.0 : Math.Sin(Math.PI * x) / (Math.PI * x);
         return 2 * _cutoff * sinc * BesselI0(_beta * Math.Sqrt(1 - r * r)) / _i0Beta;
-    }
-
-    private void InterpolateTaps(double frac, float[] taps)
-    {
-        var table = _kernelTable!;
-        double sum = 0;
-        for (var m = 0; m < _taps; m++)
-        {
-            var position = (frac + _reach - m + _reach + 1) * InterpolationSteps;
-            var index = (int)position;
-            var w = position - index;
-            var value = table[index] + w * (table[index + 1] - table[index]);
-            taps[m] = (float)value;
-            sum += value;
-        }
-        var scale = (float)(1 / sum);
-        for (var m = 0; m < _taps; m++) taps[m] *= scale;
     }
 
     private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

@@ -110,30 +110,74 @@ internal sealed record WavFormat(SampleEncoding Encoding, int Channels, int Samp
 
     /// <summary>
     /// Decodes <paramref name="frames"/> whole frames from <paramref name="data"/> into
-    /// <paramref name="destination"/>, averaging the channels.
+    /// <paramref name="destination"/>, averaging the channels. Integer samples are summed exactly and scaled once.
     /// </summary>
     public void DecodeMono(ReadOnlySpan<byte> data, Span<float> destination, int frames)
     {
         var channels = Channels;
-        var scale = 1f / channels;
-        var bytes = BlockAlign / channels;
-        for (var f = 0; f < frames; f++)
+        var width = BlockAlign / channels;
+        switch (Encoding)
         {
-            var frame = data.Slice(f * BlockAlign, BlockAlign);
-            float sum = 0;
-            for (var c = 0; c < channels; c++)
-                sum += DecodeOne(frame.Slice(c * bytes, bytes));
-            destination[f] = channels == 1 ? sum : sum * scale;
+            case SampleEncoding.UInt8:
+            {
+                var scale = 1f / 128 / channels;
+                for (int f = 0, o = 0; f < frames; f++)
+                {
+                    var sum = 0;
+                    for (var c = 0; c < channels; c++, o++) sum += data[o] - 128;
+                    destination[f] = sum * scale;
+                }
+                break;
+            }
+            case SampleEncoding.Int16:
+            {
+                var scale = 1f / 32768 / channels;
+                for (int f = 0, o = 0; f < frames; f++)
+                {
+                    var sum = 0L;
+                    for (var c = 0; c < channels; c++, o += 2) sum += BinaryPrimitives.ReadInt16LittleEndian(data[o..]);
+                    destination[f] = sum * scale;
+                }
+                break;
+            }
+            case SampleEncoding.Int24:
+            {
+                var scale = 1.0 / 8388608 / channels;
+                for (int f = 0, o = 0; f < frames; f++)
+                {
+                    var sum = 0L;
+                    for (var c = 0; c < channels; c++, o += 3) sum += data[o] | (data[o + 1] << 8) | ((sbyte)data[o + 2] << 16);
+                    destination[f] = (float)(sum * scale);
+                }
+                break;
+            }
+            case SampleEncoding.Int32:
+            {
+                var scale = 1.0 / 2147483648.0 / channels;
+                for (int f = 0, o = 0; f < frames; f++)
+                {
+                    var sum = 0L;
+                    for (var c = 0; c < channels; c++, o += 4) sum += BinaryPrimitives.ReadInt32LittleEndian(data[o..]);
+                    destination[f] = (float)(sum * scale);
+                }
+                break;
+            }
+            default:
+            {
+                var scale = 1.0 / channels;
+                for (int f = 0, o = 0; f < frames; f++)
+                {
+                    var sum = 0.0;
+                    for (var c = 0; c < channels; c++, o += width)
+                    {
+                        sum += Encoding == SampleEncoding.Float32
+                            ? BinaryPrimitives.ReadSingleLittleEndian(data[o..])
+                            : BinaryPrimitives.ReadDoubleLittleEndian(data[o..]);
+                    }
+                    destination[f] = (float)(sum * scale);
+                }
+                break;
+            }
         }
     }
-
-    private float DecodeOne(ReadOnlySpan<byte> s) => Encoding switch
-    {
-        SampleEncoding.UInt8 => (s[0] - 128) / 128f,
-        SampleEncoding.Int16 => BinaryPrimitives.ReadInt16LittleEndian(s) / 32768f,
-        SampleEncoding.Int24 => (s[0] | (s[1] << 8) | ((sbyte)s[2] << 16)) / 8388608f,
-        SampleEncoding.Int32 => (float)(BinaryPrimitives.ReadInt32LittleEndian(s) / 2147483648.0),
-        SampleEncoding.Float32 => BinaryPrimitives.ReadSingleLittleEndian(s),
-        _ => (float)BinaryPrimitives.ReadDoubleLittleEndian(s),
-    };
 }
