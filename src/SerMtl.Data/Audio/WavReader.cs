@@ -1,56 +1,37 @@
 namespace SerMtl.Data.Audio;
 
-/// <summary>Mono audio samples in [-1, 1] at a sample rate.</summary>
-/// <param name="Samples">Mono samples (multi-channel input is mixed down).</param>
-/// <param name="SampleRate">Samples per second.</param>
-public sealed record AudioClip(float[] Samples, int SampleRate)
-{
-    /// <summary>Length in seconds.</summary>
-    public TimeSpan Duration => TimeSpan.FromSeconds((double)Samples.Length / SampleRate);
-}
-
-/// <summary>Reads RIFF/WAVE files.</summary>
+/// <summary>
+/// Reads RIFF/WAVE audio: integer PCM (8-bit unsigned, 16, 24 and 32-bit signed, including containers wider
+/// than the valid bits), IEEE float (32 and 64-bit) and <c>WAVE_FORMAT_EXTENSIBLE</c> with a PCM or float
+/// sub-format, any number of channels (averaged to mono).
+/// </summary>
+/// <remarks>
+/// Chunks other than <c>fmt </c> and <c>data</c> (<c>LIST</c>, <c>fact</c>, <c>cue </c>, <c>JUNK</c>, …) are
+/// skipped, honouring the pad byte after odd-sized chunks. A <c>data</c> chunk before the <c>fmt </c> chunk is
+/// accepted on seekable streams. RIFF and data sizes left as 0 or 0xFFFFFFFF by streaming writers are replaced by
+/// the stream's actual length. Anything else that is wrong — empty, truncated, not RIFF/WAVE, RIFX or RF64,
+/// an unsupported codec, zero channels, an implausible sample rate, a block align that does not match the
+/// format — gives one <see cref="InvalidDataException"/> naming the file and the problem. Allocation is bounded by
+/// the bytes actually present, never by a size field.
+/// </remarks>
 public static class WavReader
 {
     /// <summary>Reads <paramref name="path"/> as mono float samples.</summary>
+    /// <exception cref="InvalidDataException">The file is not readable WAV data; the message names it and says why.</exception>
     public static AudioClip Read(string path)
     {
-        using var stream = File.OpenRead(path);
+        ArgumentNullException.ThrowIfNull(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         return Read(stream, path);
     }
 
-    /// <summary>Reads a WAV stream; <paramref name="name"/> names it in errors.</summary>
+    /// <summary>Reads a WAV stream from its current position; <paramref name="name"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">The stream is not readable WAV data; the message names it and says why.</exception>
     public static AudioClip Read(Stream stream, string name)
     {
-        // Minimal placeholder: canonical 16-bit PCM mono only (the full reader replaces this).
-        using var reader = new BinaryReader(stream, System.Text.Encoding.ASCII, leaveOpen: true);
-        if (new string(reader.ReadChars(4)) != "RIFF") throw new InvalidDataException($"{name}: not a RIFF file");
-        reader.ReadUInt32();
-        if (new string(reader.ReadChars(4)) != "WAVE") throw new InvalidDataException($"{name}: not a WAVE file");
-        int rate = 0, channels = 0, bits = 0;
-        while (true)
-        {
-            var id = new string(reader.ReadChars(4));
-            var size = reader.ReadUInt32();
-            if (id == "fmt ")
-            {
-                var body = reader.ReadBytes((int)size);
-                channels = BitConverter.ToUInt16(body, 2);
-                rate = BitConverter.ToInt32(body, 4);
-                bits = BitConverter.ToUInt16(body, 14);
-            }
-            else if (id == "data")
-            {
-                if (channels != 1 || bits != 16) throw new InvalidDataException($"{name}: only 16-bit mono PCM is supported");
-                var data = reader.ReadBytes((int)size);
-                var samples = new float[data.Length / 2];
-                for (var i = 0; i < samples.Length; i++) samples[i] = BitConverter.ToInt16(data, 2 * i) / 32768f;
-                return new AudioClip(samples, rate);
-            }
-            else
-            {
-                reader.ReadBytes((int)(size + (size & 1)));
-            }
-        }
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(name);
+        if (!stream.CanRead) throw new ArgumentException($"{name}: the stream is not readable", nameof(stream));
+        return new WavParser(stream, name).Parse();
     }
 }

@@ -1,6 +1,6 @@
 namespace SerMtl.Data.Tests;
 
-public class AssemblyTests
+public class DataAssemblyTests
 {
     [Fact]
     public void DataAssembly_DoesNotReferenceTorchSharp()

@@ -1,0 +1,10 @@
+namespace SerMtl.Data.Audio;
+
+/// <summary>Mono audio samples in [-1, 1] at a sample rate.</summary>
+/// <param name="Samples">Mono samples (multi-channel input is mixed down).</param>
+/// <param name="SampleRate">Samples per second.</param>
+public sealed record AudioClip(float[] Samples, int SampleRate)
+{
+    /// <summary>Length in seconds.</summary>
+    public TimeSpan Duration => TimeSpan.FromSeconds((double)Samples.Length / SampleRate);
+}
