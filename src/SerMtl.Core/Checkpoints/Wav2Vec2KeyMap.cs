@@ -8,7 +8,7 @@ namespace SerMtl.Checkpoints;
 /// <param name="Skipped">
 /// Keys dropped: pretraining leftovers (<c>quantizer.*</c>, <c>project_hid.*</c>, <c>project_q.*</c>) and the heads
 /// of other HF task models (<c>projector.*</c>, <c>classifier.*</c>, <c>layer_weights</c> of
-/// <c>Wav2Vec2ForSequenceClassification</c>), as spelled in the checkpoint.
+/// <c>Wav2Vec2ForSequenceClassification</c>, <c>emotion_head.*</c> of a saved SerMtl model), as spelled in the checkpoint.
 /// </param>
 internal sealed record Wav2Vec2StateDict(
     Dictionary<string, Tensor> Backbone,
@@ -28,7 +28,7 @@ internal static class Wav2Vec2KeyMap
     private const string LmHeadPrefix = "lm_head.";
 
     // Top-level modules of other HF wav2vec2 models that a backbone (plus CTC head) does not use.
-    private static readonly string[] SkippedPrefixes = ["quantizer.", "project_hid.", "project_q.", "projector.", "classifier."];
+    private static readonly string[] SkippedPrefixes = ["quantizer.", "project_hid.", "project_q.", "projector.", "classifier.", "emotion_head."];
     private static readonly string[] SkippedKeys = ["layer_weights"];
 
     /// <summary>Splits <paramref name="raw"/>; errors name "checkpoint" as their source.</summary>

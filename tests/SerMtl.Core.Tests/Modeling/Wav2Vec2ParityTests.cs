@@ -10,6 +10,10 @@ public class Wav2Vec2ParityTests
 
     [Theory]
     [InlineData("tiny-group", "model.safetensors")]
+    [InlineData("tiny-group", "pytorch_model.bin")]
+    [InlineData("tiny-layer", "model.safetensors")]
+    [InlineData("tiny-layer", "pytorch_model.bin")]
+    [InlineData("tiny-views", "pytorch_model.bin")]
     public void Forward_EachWavAlone_MatchesReference(string fixture, string weightsFile)
     {
         using var f = new ModelFixture(fixture, weightsFile);
@@ -27,6 +31,10 @@ public class Wav2Vec2ParityTests
 
     [Theory]
     [InlineData("tiny-group", "model.safetensors")]
+    [InlineData("tiny-group", "pytorch_model.bin")]
+    [InlineData("tiny-layer", "model.safetensors")]
+    [InlineData("tiny-layer", "pytorch_model.bin")]
+    [InlineData("tiny-views", "pytorch_model.bin")]
     public void Forward_AllWavsInOnePaddedBatch_MatchReference(string fixture, string weightsFile)
     {
         using var f = new ModelFixture(fixture, weightsFile);
