@@ -8,5 +8,6 @@ internal static class CommandRegistry
     public static IReadOnlyList<ICliCommand> All { get; } =
     [
         new EmbedCommand(),
+        new ReportCommand(),
     ];
 }
