@@ -45,7 +45,7 @@ internal static class RunDirectory
         var resultsPath = Path.Combine(directory, RunResults.FileName);
         if (!File.Exists(resultsPath))
             throw new FileNotFoundException(
-                $"{directory}: no {RunResults.FileName} here; expected a run directory written by 'sermtl cv', 'train' or 'demo' (runs still in their first fold have none yet)",
+                $"{directory}: no {RunResults.FileName} here; expected a run directory written by 'sermtl cv', 'train' or 'demo'",
                 resultsPath);
         var results = RunResults.Load(resultsPath);
 

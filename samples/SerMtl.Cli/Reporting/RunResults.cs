@@ -80,11 +80,27 @@ internal sealed record RunResults
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException($"{path}{Where(e)}: {Describe(e)}", e);
         }
         if (results is null) throw new InvalidDataException($"{path}: expected a JSON object, found null");
         results.Validate(path);
         return results;
+    }
+
+    // System.Text.Json names C# types and repeats the location; say it in the file's own terms instead.
+    private static string Where(JsonException e) =>
+        e.Path is null ? "" : $" ({e.Path}{(e.LineNumber is { } line ? $", line {line + 1}" : "")})";
+
+    private static string Describe(JsonException e)
+    {
+        var message = e.Message;
+        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        if (cut >= 0) message = message[..cut];
+        return message
+            .Replace($"type '{typeof(RunResults).FullName}'", "the results object", StringComparison.Ordinal)
+            .Replace($"type '{typeof(FoldResult).FullName}'", "a fold", StringComparison.Ordinal)
+            .Replace($"type '{typeof(FoldMetrics).FullName}'", "the pooled metrics", StringComparison.Ordinal)
+            .Replace(" Consider updating its nullability annotation.", "", StringComparison.Ordinal);
     }
 
     /// <summary>Writes this object to <paramref name="path"/> atomically (temporary file, then rename).</summary>
