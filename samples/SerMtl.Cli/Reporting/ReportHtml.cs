@@ -19,7 +19,8 @@ internal static class ReportHtml
             .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .Append($"<title>SerMtl report: {E(runName)}</title>\n<style>\n{Css}</style>\n</head>\n<body>\n<main>\n");
 
-        html.Append("<header>\n<h1>Speech emotion recognition: cross-validation report</h1>\n")
+        var kind = r.Folds.Count >= 2 ? "cross-validation report" : "training report";
+        html.Append($"<header>\n<h1>Speech emotion recognition: {kind}</h1>\n")
             .Append($"<p class=\"meta\">Run <code>{E(run.Directory)}</code></p>\n")
             .Append("<p class=\"meta\">")
             .Append($"protocol <b>{E(r.Protocol)}</b> &middot; &alpha; = <b>{E(Number(r.Alpha))}</b> (L = CE + &alpha;&middot;CTC) &middot; ")
