@@ -4,8 +4,12 @@ using SerMtl.Cli.Reporting;
 
 namespace SerMtl.Tests.Cli.Reporting;
 
-public class RunResultsTests
+public sealed class RunResultsTests : IDisposable
 {
+    private readonly TempDirectory _scratch = new(); // xunit makes one instance per test and disposes it
+
+    public void Dispose() => _scratch.Dispose();
+
     [Fact]
     public void Save_WritesTheDocumentedSnakeCaseSchema()
     {
@@ -164,11 +168,9 @@ public class RunResultsTests
         Assert.Contains(warnings, w => w.Contains("not the sum of the folds' matrices"));
     }
 
-    private static string Write(string json)
+    private string Write(string json)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "sermtl-results-" + Guid.NewGuid().ToString("N")[..10]);
-        Directory.CreateDirectory(dir);
-        var path = Path.Combine(dir, RunResults.FileName);
+        var path = Path.Combine(_scratch.Path, RunResults.FileName);
         File.WriteAllText(path, json);
         return path;
     }
