@@ -9,5 +9,6 @@ internal static class CommandRegistry
     [
         new EmbedCommand(),
         new DataStatsCommand(),
+        new ReportCommand(),
     ];
 }
