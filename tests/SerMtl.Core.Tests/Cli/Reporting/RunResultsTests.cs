@@ -170,7 +170,8 @@ public sealed class RunResultsTests : IDisposable
 
     private string Write(string json)
     {
-        var path = Path.Combine(_scratch.Path, RunResults.FileName);
+        var dir = Directory.CreateDirectory(Path.Combine(_scratch.Path, Guid.NewGuid().ToString("N")[..8])).FullName;
+        var path = Path.Combine(dir, RunResults.FileName);
         File.WriteAllText(path, json);
         return path;
     }
