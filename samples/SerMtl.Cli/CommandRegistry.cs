@@ -8,6 +8,7 @@ internal static class CommandRegistry
     public static IReadOnlyList<ICliCommand> All { get; } =
     [
         new EmbedCommand(),
+        new BenchCommand(),
         new DataStatsCommand(),
         new ReportCommand(),
     ];
