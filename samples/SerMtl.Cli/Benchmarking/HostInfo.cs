@@ -37,6 +37,23 @@ internal static class HostInfo
         }
     }
 
+    /// <summary>Minor page faults of this process so far (Linux <c>/proc/self/stat</c>), or null elsewhere.</summary>
+    public static long? MinorPageFaults()
+    {
+        try
+        {
+            if (!File.Exists("/proc/self/stat")) return null;
+            // "pid (comm) state ppid pgrp session tty tpgid flags minflt ...": comm may hold spaces, so split after ')'.
+            var text = File.ReadAllText("/proc/self/stat");
+            var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[7], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The 1, 5 and 15 minute load averages (Linux <c>/proc/loadavg</c>), or null elsewhere.</summary>
     public static double[]? LoadAverage()
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using SerMtl.Cli.Benchmarking;
 using SerMtl.Modeling;
+using SerMtl.Runtime;
 using SerMtl.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -41,7 +42,10 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
           GEMM GFLOP/s   a [2048, 768] x [768, 3072] product measured now, as torch's linear and as a 1x1 conv1d
           utterances/s   a fixed set of clips of 2 to 10 s, one at a time and in padded batches of N clips of
                          similar length (sorted by length, then cut into batches)
+          page faults    minor page faults per inference and per training step (Linux)
         Timings on a loaded machine are noisy: the 1-minute load average is reported before and after.
+        Unless --system-malloc is given, glibc malloc is first told to keep freed memory (no mmap'd blocks, no
+        trimming), so tensors reuse memory instead of page-faulting it in again on every pass.
 
         Options:
           --seconds S                  clip length for inference and training (default 5)
@@ -52,6 +56,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
                                        (bfloat16 compute, float32 master weights)
           --freeze-feature-encoder     train without the convolutional feature encoder (fine-tuning recipes do)
           --skip-train                 do not measure the training step
+          --system-malloc              leave the C allocator as it is (to measure what the tuning is worth)
           --json                       print one JSON object: inference_ms, train_step_ms, peak_rss_mb, gflops,
                                        gemm_gflops, threads, dtype, utterances_per_second_batch1,
                                        utterances_per_second_batchN, batch, machine, and more
@@ -68,6 +73,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         var dtype = args.Choice("dtype", "float32", "float32", "bfloat16") == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         var freeze = args.Flag("freeze-feature-encoder");
         var skipTrain = args.Flag("skip-train");
+        var systemMalloc = args.Flag("system-malloc");
         var json = args.Flag("json");
         // Hidden, for tests: a config.json to use instead of wav2vec2-base (e.g. a tiny model).
         var configPath = args.Option("config");
@@ -78,6 +84,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         if (samples < config.ReceptiveField)
             throw new UsageException($"--seconds {seconds.ToString(CultureInfo.InvariantCulture)} gives {samples} samples; the model needs at least {config.ReceptiveField}");
 
+        var allocator = !systemMalloc && NativeAllocator.RetainFreedMemory() ? "glibc malloc, freed memory retained" : "system default";
         torch.set_num_threads(threads);
         var loadBefore = HostInfo.LoadAverage();
         var result = new Dictionary<string, object?>();
@@ -97,7 +104,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         if (dtype != ScalarType.Float32) model.to(dtype);
         model.eval();
         HostInfo.ResetPeak();
-        var inferenceMs = Median(2, InferenceRuns, cancellationToken, () => Infer(model, [clip]));
+        var (inferenceMs, inferenceFaults) = Median(2, InferenceRuns, cancellationToken, () => Infer(model, [clip]));
         var inferencePeak = HostInfo.PeakResidentMegabytes();
         phasePeaks.Add(inferencePeak);
 
@@ -107,12 +114,12 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         var perSecondN = Throughput(model, clips, batch, cancellationToken);
         phasePeaks.Add(HostInfo.PeakResidentMegabytes());
 
-        double? trainMs = null, trainPeak = null;
+        double? trainMs = null, trainPeak = null, trainFaults = null;
         if (!skipTrain)
         {
             if (dtype != ScalarType.Float32) model.to(ScalarType.Float32);
             HostInfo.ResetPeak();
-            trainMs = MeasureTrainingStep(model, clip, dtype, cancellationToken);
+            (trainMs, trainFaults) = MeasureTrainingStep(model, clip, dtype, cancellationToken);
             trainPeak = HostInfo.PeakResidentMegabytes();
             phasePeaks.Add(trainPeak.Value);
         }
@@ -123,6 +130,8 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         result["peak_rss_mb"] = phasePeaks.Max();
         result["inference_peak_rss_mb"] = inferencePeak;
         result["train_peak_rss_mb"] = trainPeak;
+        result["inference_page_faults"] = inferenceFaults;
+        result["train_step_page_faults"] = trainFaults;
         result["gflops"] = forwardFlops / inferenceMs / 1e6;
         result["train_gflops"] = trainMs is { } t ? ModelFlops.TrainingStep(config, samples, vocabulary, Emotions.Length, freeze) / t / 1e6 : null;
         result["forward_gflop"] = forwardFlops / 1e9;
@@ -139,6 +148,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         result["batch"] = batch;
         result["throughput_clips"] = clips.Count;
         result["throughput_audio_seconds"] = clips.Sum(c => c.Length) / (double)SampleRate;
+        result["allocator"] = allocator;
         result["machine"] = HostInfo.Machine();
         result["load_average_before"] = loadBefore?[0];
         result["load_average_after"] = loadAfter?[0];
@@ -157,8 +167,11 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         using var output = model.Forward(inputs);
     }
 
-    /// <summary>Median milliseconds of <paramref name="runs"/> timed calls after <paramref name="warmUp"/> untimed ones.</summary>
-    private static double Median(int warmUp, int runs, CancellationToken cancellationToken, Action action)
+    /// <summary>
+    /// Median milliseconds of <paramref name="runs"/> timed calls after <paramref name="warmUp"/> untimed ones, and
+    /// the mean minor page faults per timed call (null where they cannot be read).
+    /// </summary>
+    private static (double Milliseconds, double? PageFaults) Median(int warmUp, int runs, CancellationToken cancellationToken, Action action)
     {
         for (var i = 0; i < warmUp; i++)
         {
@@ -166,6 +179,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
             action();
         }
         var times = new double[runs];
+        var faultsBefore = HostInfo.MinorPageFaults();
         for (var i = 0; i < runs; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -173,8 +187,9 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
             action();
             times[i] = clock.Elapsed.TotalMilliseconds;
         }
+        var faults = HostInfo.MinorPageFaults() - faultsBefore;
         Array.Sort(times);
-        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+        return (runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2, faults / (double)runs);
     }
 
     /// <summary>GFLOP/s of [2048, 768] x [768, 3072] as torch's linear (MKL) and as a 1x1 conv1d (oneDNN), medians of 7.</summary>
@@ -189,12 +204,12 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         var b = randn(n).to(dtype);
         var xChannels = x.t().unsqueeze(0); // [1, K, M] view: channels-last for the convolution
         var wKernel = w.unsqueeze(-1);      // [N, K, 1]
-        var linear = Median(2, 7, CancellationToken.None, () =>
+        var (linear, _) = Median(2, 7, CancellationToken.None, () =>
         {
             using var s = NewDisposeScope();
             nn.functional.linear(x, w, b);
         });
-        var conv = Median(2, 7, CancellationToken.None, () =>
+        var (conv, _) = Median(2, 7, CancellationToken.None, () =>
         {
             using var s = NewDisposeScope();
             nn.functional.conv1d(xChannels, wKernel, b);
@@ -225,7 +240,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
     /// CTC against a random label and transcript, backward, AdamW step. In bfloat16 the model keeps float32 weights
     /// and computes in bfloat16.
     /// </summary>
-    private static double MeasureTrainingStep(SerMtlModel model, float[] clip, ScalarType computeDtype, CancellationToken cancellationToken)
+    private static (double Milliseconds, double? PageFaults) MeasureTrainingStep(SerMtlModel model, float[] clip, ScalarType computeDtype, CancellationToken cancellationToken)
     {
         model.train();
         using var optimizer = OptimizerFactory.AdamW(model, 5e-5, (0.9, 0.999), 1e-8, 0.01);
@@ -239,7 +254,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         using var targetLengths = tensor(new[] { targetLength });
         using var labels = tensor(new[] { 1L });
         using var precision = computeDtype == ScalarType.Float32 ? null : MixedPrecision.Use(computeDtype);
-        var time = Median(1, TrainingRuns, cancellationToken, () =>
+        var measured = Median(1, TrainingRuns, cancellationToken, () =>
         {
             using var scope = NewDisposeScope();
             model.zero_grad(true); // set to none: no gradient memory between steps
@@ -250,7 +265,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         });
         model.zero_grad(true); // set to none: no gradient memory between steps
         model.eval();
-        return time;
+        return measured;
     }
 
     private static float[] RandomWaveform(long samples, Random random)
@@ -300,10 +315,11 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         _out.WriteLine($"threads, dtype   {r["threads"]}, {r["dtype"]}");
         _out.WriteLine($"load average     {F("load_average_before", "0.00")} before, {F("load_average_after", "0.00")} after (1 min)");
         _out.WriteLine($"GEMM             {F("gemm_gflops_linear", "0")} GFLOP/s linear, {F("gemm_gflops_conv1x1", "0")} GFLOP/s 1x1 conv1d ([2048, 768] x [768, 3072])");
-        _out.WriteLine($"inference        {F("inference_ms", "0.0")} ms ({F("gflops", "0")} GFLOP/s), peak RSS {F("inference_peak_rss_mb", "0")} MB");
+        _out.WriteLine($"allocator        {r["allocator"]}");
+        _out.WriteLine($"inference        {F("inference_ms", "0.0")} ms ({F("gflops", "0")} GFLOP/s), peak RSS {F("inference_peak_rss_mb", "0")} MB, {F("inference_page_faults", "0")} page faults");
         _out.WriteLine(r["train_step_ms"] is null
             ? "training step    skipped"
-            : $"training step    {F("train_step_ms", "0")} ms ({F("train_gflops", "0")} GFLOP/s, {r["train_dtype"]}{((bool)r["feature_encoder_frozen"]! ? ", feature encoder frozen" : "")}), peak RSS {F("train_peak_rss_mb", "0")} MB");
+            : $"training step    {F("train_step_ms", "0")} ms ({F("train_gflops", "0")} GFLOP/s, {r["train_dtype"]}{((bool)r["feature_encoder_frozen"]! ? ", feature encoder frozen" : "")}), peak RSS {F("train_peak_rss_mb", "0")} MB, {F("train_step_page_faults", "0")} page faults");
         _out.WriteLine($"throughput       {F("utterances_per_second_batch1", "0.00")} utterances/s at batch 1, {F("utterances_per_second_batchN", "0.00")} at batch {r["batch"]} ({r["throughput_clips"]} clips, {F("throughput_audio_seconds", "0")} s of audio)");
         _out.WriteLine($"peak RSS         {F("peak_rss_mb", "0")} MB");
     }
