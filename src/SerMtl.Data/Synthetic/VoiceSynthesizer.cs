@@ -5,8 +5,8 @@ internal sealed record RenderedUtterance(string Transcript, float[] Samples, Syn
 
 /// <summary>
 /// A small source–filter synthesiser: a band-limited sawtooth glottal source at a moving pitch (with per-cycle
-/// jitter and shimmer), a one-pole spectral tilt, aspiration noise, and parallel resonances — two that spell the
-/// character and two fixed ones that carry timbre — plus a high noise band for fricated characters.
+/// jitter and shimmer), a one-pole spectral tilt, aspiration noise, two parallel resonances that spell the character
+/// (scaled by the speaker's vocal-tract length) and a high noise band for fricated characters.
 /// </summary>
 /// <remarks>
 /// Each character is a steady spectral pattern of 50–125 ms (2.5–6 wav2vec2 frames) with a 15 ms glide from the
@@ -16,7 +16,7 @@ internal sealed record RenderedUtterance(string Transcript, float[] Samples, Syn
 /// </remarks>
 internal static class VoiceSynthesizer
 {
-    private const int BlockSamples = 16; // control-rate step: pitch, resonances and envelope are updated per 1 ms block
+    private const int BlockSamples = 16; // control rate: pitch, resonances and envelope are updated every 16 samples (1 ms at 16 kHz)
     private const int MaxWords = 3;
     private const double MinCharSeconds = 0.05;
     private const double MaxCharSeconds = 0.125;
@@ -25,42 +25,65 @@ internal static class VoiceSynthesizer
     private const double WordFadeSeconds = 0.006;
     private const double TiltCornerHz = 700;
     private const double UndulationHz = 3.5;
-    private static readonly double[] s_formantGains = [1.0, 2.0]; // F1, F2
+    private const double F1Gain = 1.0;
+    private const double F2Gain = 2.0; // F2 sits where the source is weaker; lift it so both resonances show
 
     public static RenderedUtterance Render(
         SyntheticSpeaker speaker, EmotionProsody prosody, int seed, int sampleRate,
         double minSeconds, double maxSeconds, double noiseRms)
     {
         var rng = new Random(seed);
-        var traits = speaker.Traits;
-        var fs = (double)sampleRate;
+        var voice = DrawVoice(speaker, prosody, rng);
+        var (words, segments) = LayOut(rng, voice, sampleRate, minSeconds, maxSeconds);
+        var (accents, charGainDb) = PlanAccents(rng, voice, words, segments, sampleRate);
+        var samples = Synthesise(rng, speaker, voice, segments, accents, charGainDb, sampleRate);
+        SetLevelAndAddNoise(rng, samples, segments, voice.SpeechLevelDb, noiseRms);
+        return new RenderedUtterance(string.Join(' ', words), samples, segments);
+    }
 
-        // Utterance-level prosody: the emotion's profile, scaled by the speaker's expressiveness, plus a little
-        // per-utterance variation (smaller than the differences between emotions).
-        var expressiveness = traits.Expressiveness;
-        var level = prosody.PitchLevel * expressiveness + 0.04 * Normal(rng);
-        var slope = prosody.PitchSlope * expressiveness + 0.05 * Normal(rng);
-        var accentHeight = prosody.AccentHeight * expressiveness;
+    /// <summary>
+    /// Utterance-level voice: the emotion's profile, scaled by the speaker's expressiveness and offset by their
+    /// timbre, plus a little per-utterance variation (smaller than the differences between emotions).
+    /// </summary>
+    private static UtteranceVoice DrawVoice(SyntheticSpeaker speaker, EmotionProsody prosody, Random rng)
+    {
+        var traits = speaker.Traits;
+        var level = prosody.PitchLevel * traits.Expressiveness + 0.04 * Normal(rng);
+        var slope = prosody.PitchSlope * traits.Expressiveness + 0.05 * Normal(rng);
         var tempo = traits.TempoScale * Math.Exp(0.06 * Normal(rng));
-        var charSeconds = prosody.CharSeconds * tempo;
-        var gapSeconds = prosody.GapSeconds * tempo;
-        var jitter = prosody.Jitter + traits.JitterOffset;
-        var shimmer = prosody.Shimmer;
-        var breath = prosody.Breath + traits.BreathOffset;
-        var brightness = Math.Max(0.05, prosody.Brightness + traits.BrightnessOffset);
         var speechLevelDb = prosody.SpeechLevelDb + 3 * (rng.NextDouble() - 0.5);
         var undulationPhase = 2 * Math.PI * rng.NextDouble();
+        return new UtteranceVoice(
+            Prosody: prosody,
+            LogPitch: Math.Log(speaker.BasePitchHz) + level,
+            PitchSlope: slope,
+            AccentHeight: prosody.AccentHeight * traits.Expressiveness,
+            UndulationPhase: undulationPhase,
+            CharSeconds: prosody.CharSeconds * tempo,
+            GapSeconds: prosody.GapSeconds * tempo,
+            Jitter: prosody.Jitter + traits.JitterOffset,
+            Breath: prosody.Breath + traits.BreathOffset,
+            Brightness: Math.Max(0.05, prosody.Brightness + traits.BrightnessOffset),
+            SpeechLevelDb: speechLevelDb);
+    }
 
-        // Content and timing.
+    /// <summary>
+    /// Picks the words and lays out every character, pause and edge silence on the sample axis. The total length
+    /// is drawn uniformly in [min, max]; the speech sits inside it with silence on both sides.
+    /// </summary>
+    private static (List<string> Words, SyntheticSegment[] Segments) LayOut(
+        Random rng, UtteranceVoice voice, int sampleRate, double minSeconds, double maxSeconds)
+    {
+        var fs = (double)sampleRate;
         var totalSeconds = minSeconds + (maxSeconds - minSeconds) * rng.NextDouble();
         var total = (int)Math.Round(totalSeconds * fs);
-        var words = ChooseWords(rng, totalSeconds - 2 * MinEdgeSeconds, charSeconds, gapSeconds);
+        var words = ChooseWords(rng, totalSeconds - 2 * MinEdgeSeconds, voice.CharSeconds, voice.GapSeconds);
         var items = new List<(char Symbol, double Seconds, int Word)>();
         for (var w = 0; w < words.Count; w++)
         {
-            if (w > 0) items.Add((' ', Math.Clamp(gapSeconds * Math.Exp(0.15 * Normal(rng)), 0.04, 0.25), -1));
+            if (w > 0) items.Add((' ', Math.Clamp(voice.GapSeconds * Math.Exp(0.15 * Normal(rng)), 0.04, 0.25), -1));
             foreach (var c in words[w])
-                items.Add((c, Math.Clamp(charSeconds * Math.Exp(0.08 * Normal(rng)), MinCharSeconds, MaxCharSeconds), w));
+                items.Add((c, Math.Clamp(voice.CharSeconds * Math.Exp(0.08 * Normal(rng)), MinCharSeconds, MaxCharSeconds), w));
         }
         var speechSeconds = items.Sum(i => i.Seconds);
         while (speechSeconds > totalSeconds - 2 * MinEdgeSeconds && words.Count > 1)
@@ -72,12 +95,12 @@ internal static class VoiceSynthesizer
             words.RemoveAt(last);
             speechSeconds = items.Sum(i => i.Seconds);
         }
+        // One word of at most 5 × 125 ms always fits in the shortest allowed utterance (0.8 s).
         if (speechSeconds > totalSeconds - 2 * MinEdgeSeconds)
             throw new InvalidOperationException($"internal: {speechSeconds:F3} s of speech does not fit in {totalSeconds:F3} s");
 
-        var leadSeconds = (totalSeconds - speechSeconds) * (0.3 + 0.4 * rng.NextDouble());
         var segments = new SyntheticSegment[items.Count + 2];
-        var time = leadSeconds;
+        var time = (totalSeconds - speechSeconds) * (0.3 + 0.4 * rng.NextDouble()); // leading silence
         var start = (int)Math.Round(time * fs);
         segments[0] = new SyntheticSegment('\0', 0, start);
         for (var i = 0; i < items.Count; i++)
@@ -88,56 +111,81 @@ internal static class VoiceSynthesizer
             start = end;
         }
         segments[^1] = new SyntheticSegment('\0', start, total);
-        var speechStart = segments[1].Start;
-        var speechEnd = segments[^2].End;
+        return (words, segments);
+    }
 
-        // One pitch accent per word (a pitch bump and a loudness boost on one character); other characters get
-        // small random loudness changes (larger for angry, whose accents are strongest).
-        var accents = new List<(double Centre, double Width, double Height)>();
+    /// <summary>
+    /// One pitch accent per word (a pitch bump and a loudness boost on one character); the other characters get
+    /// small random loudness changes (larger for angry, whose accents are strongest).
+    /// </summary>
+    private static (List<PitchAccent> Accents, double[] CharGainDb) PlanAccents(
+        Random rng, UtteranceVoice voice, List<string> words, SyntheticSegment[] segments, int sampleRate)
+    {
+        var accents = new List<PitchAccent>();
         var charGainDb = new double[segments.Length];
-        var accentIndex = new Dictionary<int, int>();
-        for (var w = 0; w < words.Count; w++) accentIndex[w] = rng.Next(words[w].Length);
+        var accented = words.Select(w => rng.Next(w.Length)).ToArray();
+        var word = 0;
         var positionInWord = 0;
         for (var i = 1; i < segments.Length - 1; i++)
         {
-            var item = items[i - 1];
-            if (item.Word < 0) { positionInWord = 0; continue; }
-            if (positionInWord == accentIndex[item.Word])
+            var seg = segments[i];
+            if (seg.Symbol == ' ')
             {
-                var seg = segments[i];
-                accents.Add(((seg.Start + seg.End) / 2.0 / fs, 0.6 * seg.Length / fs, accentHeight * (0.6 + 0.6 * rng.NextDouble())));
-                charGainDb[i] = prosody.AccentGainDb * (0.5 + 0.5 * rng.NextDouble());
+                word++;
+                positionInWord = 0;
+                continue;
+            }
+            if (positionInWord == accented[word])
+            {
+                accents.Add(new PitchAccent(
+                    (seg.Start + seg.End) / 2.0 / sampleRate, 0.6 * seg.Length / sampleRate, voice.AccentHeight * (0.6 + 0.6 * rng.NextDouble())));
+                charGainDb[i] = voice.Prosody.AccentGainDb * (0.5 + 0.5 * rng.NextDouble());
             }
             else
             {
-                charGainDb[i] = (0.3 * prosody.AccentGainDb + 0.5) * Normal(rng);
+                charGainDb[i] = (0.3 * voice.Prosody.AccentGainDb + 0.5) * Normal(rng);
             }
             positionInWord++;
         }
+        return (accents, charGainDb);
+    }
 
-        var logBase = Math.Log(speaker.BasePitchHz) + level;
+    /// <summary>Renders the characters (silence elsewhere), before level setting and noise.</summary>
+    private static float[] Synthesise(
+        Random rng, SyntheticSpeaker speaker, UtteranceVoice voice, SyntheticSegment[] segments,
+        List<PitchAccent> accents, double[] charGainDb, int sampleRate)
+    {
+        var fs = (double)sampleRate;
+        var prosody = voice.Prosody;
+        var speechStart = segments[1].Start;
+        var speechEnd = segments[^2].End;
+        var speechLength = Math.Max(1, speechEnd - speechStart);
+
+        // log f0 at time t: baseline and level, a linear contour over the speech, a slow undulation, the accents.
         double LogF0(double t)
         {
-            var u = Math.Clamp((t * fs - speechStart) / Math.Max(1, speechEnd - speechStart), 0, 1);
-            var v = logBase + slope * (u - 0.5) + prosody.Undulation * Math.Sin(2 * Math.PI * UndulationHz * t + undulationPhase);
-            foreach (var (centre, width, height) in accents)
+            var u = Math.Clamp((t * fs - speechStart) / speechLength, 0, 1);
+            var v = voice.LogPitch + voice.PitchSlope * (u - 0.5)
+                + prosody.Undulation * Math.Sin(2 * Math.PI * UndulationHz * t + voice.UndulationPhase);
+            foreach (var accent in accents)
             {
-                var z = (t - centre) / width;
-                v += height * Math.Exp(-0.5 * z * z);
+                var z = (t - accent.Centre) / accent.Width;
+                v += accent.Height * Math.Exp(-0.5 * z * z);
             }
             return v;
         }
 
-        var samples = new float[total];
+        var samples = new float[segments[^1].End];
         var scale = speaker.FormantScale;
+        var bandwidthScale = speaker.Traits.BandwidthScale;
         var formants = new Biquad[2];
         var frication = new Biquad();
-        frication.SetBandPass(SyntheticLexicon.FricationHz * scale, 1600 * traits.BandwidthScale, fs);
+        frication.SetBandPass(SyntheticLexicon.FricationHz * scale, 1600 * bandwidthScale, fs);
         var tiltCoefficient = 1 - Math.Exp(-2 * Math.PI * TiltCornerHz / fs);
-
-        double phase = 0, cycleJitter = 1, cycleGain = 1, lowPassed = 0;
         var glide = (int)Math.Round(GlideSeconds * fs);
         var fade = Math.Max(1, (int)Math.Round(WordFadeSeconds * fs));
+
+        double phase = 0, cycleJitter = 1, cycleGain = 1, lowPassed = 0;
         CharacterSound previous = default;
         var wordStart = 0;
         for (var i = 1; i < segments.Length - 1; i++)
@@ -151,7 +199,7 @@ internal static class VoiceSynthesizer
                 previous = sound;
                 wordStart = seg.Start;
             }
-            var wordEnd = segments[i + 1].Symbol is ' ' or '\0' ? seg.End : FindWordEnd(segments, i);
+            var wordEnd = FindWordEnd(segments, i);
             var gain = Math.Pow(10, charGainDb[i] / 20);
             var length = seg.Length;
             var attack = Math.Min(prosody.AttackSeconds * fs, 0.4 * length);
@@ -165,7 +213,7 @@ internal static class VoiceSynthesizer
                 var env = prosody.DipFloor + (1 - prosody.DipFloor) * shape;
                 // Fade in and out at the edges of the word so pauses are silent and without clicks.
                 var edge = Math.Min(1.0, Math.Min(n - wordStart + 0.5, wordEnd - n - 0.5) / fade);
-                var u = Math.Clamp((n - speechStart) / (double)Math.Max(1, speechEnd - speechStart), 0, 1);
+                var u = Math.Clamp((n - speechStart) / (double)speechLength, 0, 1);
                 var loudness = Math.Pow(10, prosody.LoudnessSlopeDb * (u - 0.5) / 20);
                 return Math.Max(0, edge) * env * gain * loudness;
             }
@@ -180,8 +228,8 @@ internal static class VoiceSynthesizer
                 var f2 = Math.Exp(Lerp(Math.Log(previous.F2), Math.Log(sound.F2), g)) * scale;
                 var voicing = Lerp(previous.Voicing, sound.Voicing, g);
                 var fricationGain = Lerp(previous.Frication, sound.Frication, g);
-                formants[0].SetBandPass(f1, Bandwidth(f1) * traits.BandwidthScale, fs);
-                formants[1].SetBandPass(f2, Bandwidth(f2) * traits.BandwidthScale, fs);
+                formants[0].SetBandPass(f1, Bandwidth(f1) * bandwidthScale, fs);
+                formants[1].SetBandPass(f2, Bandwidth(f2) * bandwidthScale, fs);
                 var increment = Math.Exp(LogF0(mid / fs)) / fs;
                 var envStart = Envelope(n0);
                 var envStep = (Envelope(n1) - envStart) / (n1 - n0);
@@ -194,13 +242,13 @@ internal static class VoiceSynthesizer
                     {
                         // A new glottal cycle: draw its period perturbation (jitter) and amplitude (shimmer).
                         phase -= Math.Floor(phase);
-                        cycleJitter = 1 + Math.Clamp(jitter * Normal(rng), -0.25, 0.25);
-                        cycleGain = Math.Exp(Math.Clamp(shimmer * Normal(rng), -0.7, 0.7));
+                        cycleJitter = 1 + Math.Clamp(voice.Jitter * Normal(rng), -0.25, 0.25);
+                        cycleGain = Math.Exp(Math.Clamp(prosody.Shimmer * Normal(rng), -0.7, 0.7));
                     }
                     var source = cycleGain * (2 * phase - 1 - PolyBlep(phase, dt));
                     lowPassed += tiltCoefficient * (source - lowPassed);
-                    var excitation = lowPassed + brightness * (source - lowPassed) + breath * UniformNoise(rng);
-                    var voiced = s_formantGains[0] * formants[0].Process(excitation) + s_formantGains[1] * formants[1].Process(excitation);
+                    var excitation = lowPassed + voice.Brightness * (source - lowPassed) + voice.Breath * UniformNoise(rng);
+                    var voiced = F1Gain * formants[0].Process(excitation) + F2Gain * formants[1].Process(excitation);
                     var hiss = frication.Process(UniformNoise(rng));
                     var env = envStart + envStep * (n - n0);
                     samples[n] = (float)(env * (voicing * voiced + fricationGain * hiss));
@@ -208,21 +256,28 @@ internal static class VoiceSynthesizer
             }
             previous = sound;
         }
+        return samples;
+    }
 
-        // Speech level (relative to the fixed noise floor, this survives per-utterance normalisation as the SNR).
+    /// <summary>
+    /// Scales the speech to its level and adds the background noise. The level is absolute, so after a model's
+    /// per-utterance normalisation it survives as the speech-to-noise ratio (quiet sad speech has a higher floor).
+    /// </summary>
+    private static void SetLevelAndAddNoise(Random rng, float[] samples, SyntheticSegment[] segments, double speechLevelDb, double noiseRms)
+    {
+        var speechStart = segments[1].Start;
+        var speechEnd = segments[^2].End;
         double sumSquares = 0;
         for (var n = speechStart; n < speechEnd; n++) sumSquares += (double)samples[n] * samples[n];
         var rms = Math.Sqrt(sumSquares / Math.Max(1, speechEnd - speechStart));
-        var gainToLevel = rms > 0 ? Math.Pow(10, speechLevelDb / 20) / rms : 0;
+        var gain = rms > 0 ? Math.Pow(10, speechLevelDb / 20) / rms : 0;
         var peak = 0.0;
-        for (var n = speechStart; n < speechEnd; n++) peak = Math.Max(peak, Math.Abs(samples[n] * gainToLevel));
-        if (peak > 0.9) gainToLevel *= 0.9 / peak; // keep headroom for the noise; never clip
-        for (var n = 0; n < total; n++) samples[n] = (float)(samples[n] * gainToLevel + noiseRms * UniformNoise(rng));
-
-        var transcript = string.Join(' ', words);
-        return new RenderedUtterance(transcript, samples, segments);
+        for (var n = speechStart; n < speechEnd; n++) peak = Math.Max(peak, Math.Abs(samples[n] * gain));
+        if (peak > 0.9) gain *= 0.9 / peak; // headroom for the noise: never clip
+        for (var n = 0; n < samples.Length; n++) samples[n] = (float)(samples[n] * gain + noiseRms * UniformNoise(rng));
     }
 
+    /// <summary>End sample of the word that segment <paramref name="i"/> belongs to.</summary>
     private static int FindWordEnd(SyntheticSegment[] segments, int i)
     {
         while (segments[i + 1].Symbol is not (' ' or '\0')) i++;
@@ -265,6 +320,23 @@ internal static class VoiceSynthesizer
         var u2 = rng.NextDouble();
         return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
+
+    /// <summary>The voice of one utterance: its emotion's profile made concrete for this speaker and take.</summary>
+    private sealed record UtteranceVoice(
+        EmotionProsody Prosody,
+        double LogPitch,
+        double PitchSlope,
+        double AccentHeight,
+        double UndulationPhase,
+        double CharSeconds,
+        double GapSeconds,
+        double Jitter,
+        double Breath,
+        double Brightness,
+        double SpeechLevelDb);
+
+    /// <summary>A Gaussian bump on the log-f0 contour.</summary>
+    private readonly record struct PitchAccent(double Centre, double Width, double Height);
 
     /// <summary>Band-limiting correction for the sawtooth's discontinuity (polynomial BLEP).</summary>
     private static double PolyBlep(double t, double dt)
