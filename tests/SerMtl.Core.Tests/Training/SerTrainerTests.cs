@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace SerMtl.Tests.Training;
 
+[Collection(TorchRandomCollection.Name)]
 public sealed class SerTrainerTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TinyCorpus _corpus = new();

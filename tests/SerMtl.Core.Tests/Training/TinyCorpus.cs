@@ -9,7 +9,7 @@ namespace SerMtl.Tests.Training;
 /// A few short WAV files in a temp folder with labels that the audio gives away (each class its own tone), speakers
 /// and transcripts, plus the tiny fixture backbone with fresh heads, for fast trainer tests.
 /// </summary>
-internal sealed class TinyCorpus : IDisposable
+public sealed class TinyCorpus : IDisposable
 {
     public static readonly string[] Labels = ["neutral", "happy", "angry", "sad"];
     private static readonly string[] Words = ["YES", "NO", "MAYBE", "OKAY", "WHAT", "SURE"];
