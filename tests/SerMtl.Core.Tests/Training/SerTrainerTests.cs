@@ -1,0 +1,45 @@
+using SerMtl.Training;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace SerMtl.Tests.Training;
+
+[Collection(TorchRandomCollection.Name)]
+public sealed class SerTrainerTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TinyCorpus _corpus = new();
+    private readonly string _runs = Path.Combine(Path.GetTempPath(), "sermtl-trainer-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public void Dispose()
+    {
+        _corpus.Dispose();
+        if (Directory.Exists(_runs)) Directory.Delete(_runs, recursive: true);
+    }
+
+    private SerTrainerBuilder Builder(SerMtl.Modeling.SerMtlModel model) =>
+        SerTrainer.For(model).WithDevice(CPU).WithEpochs(2).WithBatchSize(4, gradientAccumulationSteps: 2).WithLearningRate(1e-3);
+
+    [Fact]
+    public void Train_TwoEpochs_ReportsFiniteLossesAndValidationMetricsAndKeepsTheBestEpoch()
+    {
+        using var model = TinyCorpus.Model();
+        var result = Builder(model).Build().Train(_corpus.Train, _corpus.Validation);
+        foreach (var e in result.Epochs) output.WriteLine(e.ToString());
+
+        Assert.Equal([1, 2], result.Epochs.Select(e => e.Epoch));
+        Assert.All(result.Epochs, e =>
+        {
+            Assert.True(double.IsFinite(e.TrainLoss) && double.IsFinite(e.TrainCe) && e.TrainCtc is { } ctc && double.IsFinite(ctc));
+            Assert.Equal(e.TrainCe + 0.1 * e.TrainCtc!.Value, e.TrainLoss, 1e-4);
+            Assert.InRange(e.ValidationUnweightedAccuracy!.Value, 0, 1);
+            Assert.True(e.ValidationWer is >= 0);
+            Assert.True(e.UtterancesPerSecond > 0 && e.Seconds > 0);
+        });
+        // 19 training utterances in batches of 4: 5 passes, 3 updates per epoch.
+        Assert.Equal(6, result.Steps);
+        Assert.Equal([3L, 6L], result.Epochs.Select(e => e.Step));
+        Assert.NotNull(result.BestEpoch);
+        Assert.True(result.Epochs.Single(e => e.Epoch == result.BestEpoch).IsBest);
+        Assert.False(model.training);
+    }
+}
