@@ -34,6 +34,8 @@ public sealed class EmotionRecognizer : IDisposable
     private readonly SerMtlModel _model;
     private readonly object _forwardLock = new();
     private readonly ScalarType _dtype;
+    private readonly Device _device;
+    private readonly FeatureExtractorConfig _preprocessing;
     private readonly int _sampleRate;
     private readonly int _receptiveField;
     private readonly int _samplesPerFrame;
@@ -46,12 +48,14 @@ public sealed class EmotionRecognizer : IDisposable
         _model = model;
         Options = options;
         _dtype = options.DType == InferenceDType.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        _sampleRate = model.Backbone.Preprocessing.SamplingRate;
+        _device = model.Device;
+        _preprocessing = model.Backbone.Preprocessing;
+        _sampleRate = _preprocessing.SamplingRate;
         _receptiveField = model.Backbone.Config.ReceptiveField;
         _samplesPerFrame = model.Backbone.Config.SamplesPerFrame;
         if (options.MaxWindowSeconds is double seconds)
         {
-            _windowSamples = (int)Math.Round(seconds * _sampleRate);
+            _windowSamples = (int)Math.Min(Math.Round(seconds * _sampleRate), int.MaxValue); // no array is longer
             _overlapSamples = (int)Math.Round(Math.Min(MaxOverlapSeconds * _sampleRate, _windowSamples / 4.0));
         }
     }
@@ -69,7 +73,7 @@ public sealed class EmotionRecognizer : IDisposable
     public int MinimumSamples => _receptiveField;
 
     /// <summary>The device the model runs on.</summary>
-    public Device Device => _model.Device;
+    public Device Device => _device;
 
     /// <summary>
     /// Loads a model directory written by <see cref="SerMtlModel.Save"/> (the trainer's output) for inference.
@@ -156,7 +160,8 @@ public sealed class EmotionRecognizer : IDisposable
 
     /// <summary>
     /// Predicts several WAV files in padded batches of <see cref="EmotionRecognizerOptions.BatchSize"/>; the
-    /// results, in input order, are those <see cref="Predict(string)"/> gives each file.
+    /// results, in input order, are those <see cref="Predict(string)"/> gives each file. Every file is read (and
+    /// checked) before the first forward pass, so pass very many files in chunks.
     /// </summary>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
     /// <exception cref="InvalidDataException">A file is not readable WAV audio, is empty or too short; the message names it. Nothing is predicted then.</exception>
@@ -275,13 +280,15 @@ public sealed class EmotionRecognizer : IDisposable
                 return s.Start == 0 && s.Length == samples.Length ? samples : samples.AsSpan(s.Start, s.Length).ToArray();
             }).ToList();
 
+            // One dispose scope per forward: every tensor of this batch is freed when it ends.
+            using var scope = NewDisposeScope();
+            // Normalising and padding run outside the lock, in parallel with other callers' forwards.
+            using var batch = WaveformBatch.Create(waves, _preprocessing, _device);
+            var waveforms = _dtype == ScalarType.Float32 ? batch.Waveforms : batch.Waveforms.to(_dtype);
             lock (_forwardLock)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 using var mode = torch.inference_mode();
-                using var scope = NewDisposeScope();
-                using var batch = WaveformBatch.Create(waves, _model.Backbone.Preprocessing, _model.Device);
-                var waveforms = _dtype == ScalarType.Float32 ? batch.Waveforms : batch.Waveforms.to(_dtype);
                 using var output = _model.call(waveforms, batch.Lengths);
                 var probabilities = output.EmotionLogits.to(ScalarType.Float32).softmax(-1).cpu().data<float>().ToArray(); // [B * C]
                 var best = output.CtcLogits.argmax(-1).cpu().data<long>().ToArray();                                       // [B * T]
