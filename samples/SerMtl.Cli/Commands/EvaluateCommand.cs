@@ -42,16 +42,9 @@ internal sealed class EvaluateCommand(TextWriter? output = null) : ICliCommand
         var foldName = args.Option("fold");
         var split = args.Choice("split", "test", "test", "validation", "train");
         var batchSize = args.Int("batch-size", 8, 1, 4096);
-        var maxBatchSecondsText = args.Option("max-batch-seconds");
-        double? maxBatchSeconds = null;
-        if (maxBatchSecondsText is not null)
-        {
-            if (!double.TryParse(maxBatchSecondsText, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) || !(s > 0))
-                throw new UsageException($"--max-batch-seconds expects a number of seconds > 0, got '{maxBatchSecondsText}'");
-            maxBatchSeconds = s;
-        }
+        var maxBatchSeconds = TrainingArgs.OptionalSeconds(args, "max-batch-seconds");
         var device = TrainingArgs.ParseDevice(args.Option("device"));
-        var maxUtterances = args.Option("max-utterances") is null ? (int?)null : args.Int("max-utterances", 0, 1);
+        var maxUtterances = TrainingArgs.MaxUtterances(args);
         var outDir = args.Option("out");
         var data = CorpusArgs.Load(args, seed: 0, protocolRequired: false);
         if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");

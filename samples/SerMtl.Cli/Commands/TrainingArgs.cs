@@ -68,14 +68,7 @@ internal static class TrainingArgs
         var device = ParseDevice(args.Option("device"));
         var checkpointEvery = args.Int("checkpoint-every", 0, 0, int.MaxValue);
         var cacheGb = args.Double("cache-gb", 4, 0, 1 << 20);
-        var maxUtterancesText = args.Option("max-utterances");
-        int? maxUtterances = null;
-        if (maxUtterancesText is not null)
-        {
-            if (!int.TryParse(maxUtterancesText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) || m < 1)
-                throw new UsageException($"--max-utterances expects a whole number >= 1, got '{maxUtterancesText}'");
-            maxUtterances = m;
-        }
+        var maxUtterances = MaxUtterances(args);
 
         var options = new TrainingOptions
         {
@@ -125,7 +118,18 @@ internal static class TrainingArgs
         throw new UsageException($"--device expects cpu, cuda or cuda:N, got '{text}'");
     }
 
-    private static double? OptionalSeconds(CliArgs args, string name)
+    /// <summary>--max-utterances N, or null when absent.</summary>
+    public static int? MaxUtterances(CliArgs args)
+    {
+        var text = args.Option("max-utterances");
+        if (text is null) return null;
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)
+            throw new UsageException($"--max-utterances expects a whole number >= 1, got '{text}'");
+        return n;
+    }
+
+    /// <summary>--NAME S as seconds > 0, or null when absent.</summary>
+    public static double? OptionalSeconds(CliArgs args, string name)
     {
         var text = args.Option(name);
         if (text is null) return null;
