@@ -83,4 +83,30 @@ public sealed class SerTrainerTests(ITestOutputHelper output) : IDisposable
             if (value.Phase == TrainingPhase.Training) record(value);
         }
     }
+
+    [Fact]
+    public void Train_TranscriptsWithDigits_LogsTheOutOfVocabularyCharactersOnce()
+    {
+        using var model = TinyCorpus.Model();
+        var samples = _corpus.Train.Select((s, i) => i < 3 ? s with { Transcript = $"I HAVE {i + 2} CATS" } : s).ToList();
+        var logger = new ListLogger();
+        Builder(model).WithEpochs(2).WithLogger(logger).Build().Train(samples, _corpus.Validation);
+        var warnings = logger.Messages.Where(m => m.Contains("outside the CTC vocabulary", StringComparison.Ordinal)).ToList();
+        var warning = Assert.Single(warnings);
+        Assert.Contains("train: 3 transcript(s) lost 3 character(s)", warning);
+        Assert.Contains("'2' x1", warning);
+        Assert.Equal(2, logger.Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal)));
+    }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter) => Messages.Add(formatter(state, exception));
+    }
 }
