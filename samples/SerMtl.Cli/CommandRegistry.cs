@@ -11,5 +11,9 @@ internal static class CommandRegistry
         new EmbedCommand(),
         new DataStatsCommand(),
         new ReportCommand(),
+        new TrainCommand(),
+        new EvaluateCommand(),
+        new CvCommand(),
+        new CvAggregateCommand(),
     ];
 }

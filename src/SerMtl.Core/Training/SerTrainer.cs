@@ -395,6 +395,12 @@ public sealed class SerTrainer
                 StateDictLoader.Load(Model, bestInMemory, $"best epoch {state.BestEpoch}");
             }
         }
+        else if (BestModelDirectory is { } directory)
+        {
+            // Without validation the last epoch is the one kept: save it where a best model is looked for.
+            Model.Save(directory);
+            bestDirectory = directory;
+        }
         Model.eval();
         return new TrainingResult(state.History, state.BestEpoch, state.BestScore, state.Step, state.SkippedSteps, bestDirectory, resumedFrom);
     }

@@ -9,7 +9,7 @@ internal static partial class TrainingLog
         Message = "Training on {Device}: {TrainCount} utterances ({TrainHours:0.00} h), {ValidationCount} for validation; {Options}; {TotalSteps} updates")]
     public static partial void Started(ILogger logger, string device, int trainCount, double trainHours, int validationCount, string options, long totalSteps);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Resuming from {Path}: epoch {Epoch}, update {Step}")]
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Resuming from {Path}: {Epoch} epoch(s) done, update {Step}")]
     public static partial void Resumed(ILogger logger, string path, int epoch, long step);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information,
@@ -32,7 +32,7 @@ internal static partial class TrainingLog
         Message = "{Set}: {WithoutTranscript} utterance(s) without a transcript and {Empty} whose transcript normalises to nothing are left out of CTC and WER")]
     public static partial void MissingTranscripts(ILogger logger, string set, int withoutTranscript, int empty);
 
-    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Audio: {Count} file(s) decoded and cached, {Megabytes:0} MB")]
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "Audio: {Count} decoded file(s) held in memory, {Megabytes:0} MB")]
     public static partial void AudioCached(ILogger logger, int count, double megabytes);
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Training cancelled at epoch {Epoch}, update {Step}; {Where}")]

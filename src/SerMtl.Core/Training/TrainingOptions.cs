@@ -147,7 +147,7 @@ public sealed record TrainingOptions
 
     /// <summary>A short description for logs: α, learning rate, epochs, batch.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"alpha {Alpha}, lr {EffectiveLearningRate:G3}, {Epochs} epochs, batch {BatchSize}x{GradientAccumulationSteps}, seed {Seed}");
+        $"alpha {Alpha}, lr {EffectiveLearningRate:0.##e+0}, {Epochs} epochs, batch {BatchSize}x{GradientAccumulationSteps}, seed {Seed}");
 
     private static readonly JsonSerializerOptions RecipeJson = new()
     {

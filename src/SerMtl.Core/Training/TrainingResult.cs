@@ -6,7 +6,7 @@ namespace SerMtl.Training;
 /// <param name="BestScore">The selection metric's value at <see cref="BestEpoch"/>, or null.</param>
 /// <param name="Steps">Optimizer updates of the run, skipped ones included.</param>
 /// <param name="SkippedSteps">Updates skipped for a non-finite loss or gradient.</param>
-/// <param name="BestModelDirectory">Where the best model was saved (<c>CHECKPOINTS/best</c>), or null without a checkpoint directory or validation split.</param>
+/// <param name="BestModelDirectory">Where the kept model was saved (<c>CHECKPOINTS/best</c>: the best epoch, or the last one without a validation split), or null without a checkpoint directory.</param>
 /// <param name="ResumedFromEpoch">Epochs already done in the checkpoint this run resumed from (0 for a fresh start).</param>
 public sealed record TrainingResult(
     IReadOnlyList<EpochSummary> Epochs,
