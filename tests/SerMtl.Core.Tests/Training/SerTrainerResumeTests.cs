@@ -130,6 +130,18 @@ public sealed class SerTrainerResumeTests(ResumeReference fixture, ITestOutputHe
         Assert.Contains("other samples", data.Message);
     }
 
+    [Fact]
+    public void Train_CorruptCheckpoint_FailsNamingTheFile()
+    {
+        var directory = Path.Combine(_runs, "corrupt");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, "checkpoint.safetensors");
+        File.WriteAllBytes(path, [8, 0, 0, 0, 0, 0, 0, 0, (byte)'{', (byte)'"', (byte)'x', 0, 0]);
+        using var model = TinyCorpus.Model();
+        var e = Assert.Throws<InvalidDataException>(() => Builder(model, "corrupt").Build().Train(_corpus.Train, _corpus.Validation));
+        Assert.Contains(path, e.Message);
+    }
+
     private sealed class ThrowAt(Func<CheckpointInfo, bool> when) : TrainingCallbacks
     {
         public override void OnCheckpoint(CheckpointInfo checkpoint)
