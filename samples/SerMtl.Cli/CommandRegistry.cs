@@ -9,6 +9,7 @@ internal static class CommandRegistry
     [
         new PredictCommand(),
         new EmbedCommand(),
+        new BenchCommand(),
         new DataStatsCommand(),
         new ReportCommand(),
         new TrainCommand(),

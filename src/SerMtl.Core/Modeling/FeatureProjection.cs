@@ -29,7 +29,7 @@ internal sealed class FeatureProjection : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor features)
     {
         using var scope = NewDisposeScope();
-        var x = _projection.call(_layerNorm.call(features));
+        var x = FastLinear.Apply(_layerNorm.call(features), _projection.weight!, _projection.bias);
         return nn.functional.dropout(x, _dropout, training).MoveToOuterDisposeScope();
     }
 

@@ -36,7 +36,7 @@ internal sealed class MaskedGroupNorm : nn.Module<Tensor, Tensor?, Tensor>
         _bias.zero_();
     }
 
-    /// <summary>x: [B, C, T]; validFrames: [B, T] bool, true on valid frames, or null when every frame is valid.</summary>
+    /// <summary>x: [B, C, T]; validFrames: [B, T] bool, true on valid frames (a prefix of each row), or null when every frame is valid.</summary>
     public override Tensor forward(Tensor x, Tensor? validFrames)
     {
         var channels = x.shape[1];
@@ -44,13 +44,22 @@ internal sealed class MaskedGroupNorm : nn.Module<Tensor, Tensor?, Tensor>
             return nn.functional.group_norm(x, channels, _weight, _bias, Eps);
 
         using var scope = NewDisposeScope();
-        var valid = validFrames.unsqueeze(1);                                    // [B, 1, T]
-        var count = valid.sum(-1, keepdim: true, type: x.dtype);                 // [B, 1, 1]
-        // masked_fill rather than a product: padding must not leak even when it holds inf/nan.
-        var mean = x.masked_fill(valid.logical_not(), 0).sum(-1, keepdim: true) / count;                 // [B, C, 1]
-        var centered = x - mean;                                                 // [B, C, T]
-        var variance = centered.masked_fill(valid.logical_not(), 0).square().sum(-1, keepdim: true) / count; // biased, as GroupNorm
-        var scale = (variance + Eps).rsqrt() * _weight.unsqueeze(-1);            // [B, C, 1]
-        return centered.mul(scale).add(_bias.unsqueeze(-1)).MoveToOuterDisposeScope();
+        // Statistics of each utterance over its own valid frames, read through views: x is the model's largest
+        // activation ([B, 512, S / 5]), so no masked copy of it is made. Reduced-precision inputs get float32 statistics.
+        using var counts = validFrames.sum(-1).cpu();
+        var lengths = counts.data<long>().ToArray();
+        var means = new Tensor[lengths.Length];
+        var variances = new Tensor[lengths.Length];
+        for (var b = 0; b < lengths.Length; b++)
+        {
+            var valid = x[b].narrow(-1, 0, Math.Max(lengths[b], 1));                   // [C, T_b]
+            if (valid.dtype is ScalarType.BFloat16 or ScalarType.Float16) valid = valid.to(ScalarType.Float32);
+            (variances[b], means[b]) = valid.var_mean(-1, unbiased: false, keepdim: true); // [C, 1], biased as GroupNorm
+        }
+        var mean = stack(means);                                                       // [B, C, 1]
+        var scale = (stack(variances) + Eps).rsqrt() * _weight.unsqueeze(-1);          // [B, C, 1]
+        var shift = _bias.unsqueeze(-1) - mean * scale;                                // [B, C, 1]
+        // One pass over x: y = x * scale + shift (padding frames are transformed too, and stay padding).
+        return shift.to(x.dtype).addcmul(x, scale.to(x.dtype), 1).MoveToOuterDisposeScope();
     }
 }

@@ -38,7 +38,8 @@ internal sealed class WeightNormConv1d : nn.Module<Tensor, Tensor>
     public Tensor Weight()
     {
         using var scope = NewDisposeScope();
-        var norm = _weightV.square().sum([0, 1], keepdim: true).sqrt(); // [1, 1, K]
+        // Recomputed on every call rather than cached: one pass over weight_v (~3 ms for base), and never stale.
+        var norm = linalg.vector_norm(_weightV, 2, [0, 1], keepdim: true); // [1, 1, K]
         return (_weightV * (_weightG / norm)).MoveToOuterDisposeScope();
     }
 
@@ -46,7 +47,8 @@ internal sealed class WeightNormConv1d : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.conv1d(x, Weight(), _bias, padding: _padding, groups: _groups).MoveToOuterDisposeScope();
+        return nn.functional.conv1d(MixedPrecision.Cast(x), MixedPrecision.Cast(Weight()), MixedPrecision.Cast(_bias), padding: _padding, groups: _groups)
+            .MoveToOuterDisposeScope();
     }
 
     /// <summary>HF: v ~ N(0, 2·sqrt(1 / (K·C_in))), bias 0, then g = ||v|| so the effective weight starts at v.</summary>
@@ -89,7 +91,7 @@ internal sealed class PositionalConvEmbedding : nn.Module<Tensor, Tensor>
         var frames = hidden.shape[1];
         var y = _conv.call(hidden.transpose(1, 2)); // [B, H, T (+1)]
         if (_dropLastFrame) y = y.narrow(2, 0, frames);
-        return _activation.Apply(y).transpose(1, 2).MoveToOuterDisposeScope();
+        return _activation.ApplyToOwned(y).transpose(1, 2).MoveToOuterDisposeScope();
     }
 
     public void ResetParameters() => _conv.ResetParameters();

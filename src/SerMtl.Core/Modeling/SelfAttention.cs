@@ -44,11 +44,11 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor>
         using var scope = NewDisposeScope();
         var (b, t, h) = (x.shape[0], x.shape[1], x.shape[2]);
         var headDim = h / _heads;
-        Tensor Heads(Linear proj) => proj.call(x).view(b, t, _heads, headDim).transpose(1, 2); // [B, nH, T, d]
+        Tensor Heads(Linear proj) => FastLinear.Apply(x, proj.weight!, proj.bias).view(b, t, _heads, headDim).transpose(1, 2); // [B, nH, T, d]
         // SDPA scales by 1/sqrt(d), as HF scales the queries.
         var context = nn.functional.scaled_dot_product_attention(
             Heads(_qProj), Heads(_kProj), Heads(_vProj), attendable, training ? _dropout : 0.0); // [B, nH, T, d]
-        return _outProj.call(context.transpose(1, 2).reshape(b, t, h)).MoveToOuterDisposeScope();
+        return FastLinear.Apply(context.transpose(1, 2).reshape(b, t, h), _outProj.weight!, _outProj.bias).MoveToOuterDisposeScope();
     }
 
     public IEnumerable<Linear> Projections => [_qProj, _kProj, _vProj, _outProj];
@@ -81,9 +81,9 @@ internal sealed class FeedForward : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = _activation.Apply(_intermediateDense.call(x));
+        var y = _activation.ApplyToOwned(FastLinear.Apply(x, _intermediateDense.weight!, _intermediateDense.bias)); // [B, T, I]
         y = nn.functional.dropout(y, _activationDropout, training);
-        y = nn.functional.dropout(_outputDense.call(y), _hiddenDropout, training);
+        y = nn.functional.dropout(FastLinear.Apply(y, _outputDense.weight!, _outputDense.bias), _hiddenDropout, training);
         return y.MoveToOuterDisposeScope();
     }
 

@@ -110,7 +110,8 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     }
 
     /// <summary>
-    /// waveforms: [B, S] float, preprocessed; lengths: [B] valid samples per utterance (right padding), or null when
+    /// waveforms: [B, S] float, preprocessed (converted to the parameters' dtype, e.g. bfloat16 after
+    /// <c>model.to(ScalarType.BFloat16)</c>); lengths: [B] valid samples per utterance (right padding), or null when
     /// all S samples are valid. In training mode applies dropout, LayerDrop and SpecAugment as configured.
     /// </summary>
     /// <exception cref="ArgumentException">Wrong shapes or dtype, a length outside [1, S], or an utterance shorter than <see cref="Wav2Vec2Config.ReceptiveField"/>.</exception>
@@ -120,12 +121,14 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
         if (waveforms.dim() != 2)
             throw new ArgumentException($"waveforms must be [batch, samples], got shape [{string.Join(", ", waveforms.shape)}]", nameof(waveforms));
         var dtype = _featureProjection.parameters().First().dtype;
-        if (waveforms.dtype != dtype)
-            throw new ArgumentException($"waveforms have dtype {waveforms.dtype}, the model's parameters {dtype}", nameof(waveforms));
+        if (!waveforms.is_floating_point())
+            throw new ArgumentException($"waveforms have dtype {waveforms.dtype}, expected floating point (the model's parameters are {dtype})", nameof(waveforms));
         var (batch, samples) = (waveforms.shape[0], waveforms.shape[1]);
         var sampleLengths = HostLengths(lengths, batch, samples);
 
         using var scope = NewDisposeScope();
+        // A model moved to bfloat16 (or float64) takes the float32 waveforms WaveformBatch makes.
+        if (waveforms.dtype != dtype) waveforms = waveforms.to(dtype);
         var frameLengths = sampleLengths.Select(Config.OutputLength).ToArray();
         for (var i = 0; i < frameLengths.Length; i++)
             if (frameLengths[i] < 1)
@@ -144,6 +147,9 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
             validFrames = arange(frames, device: waveforms.device).unsqueeze(0) < tensor(frameLengths, device: waveforms.device).unsqueeze(1); // [B, T]
         if (training && Config.ApplySpecAugment) hidden = MaskHiddenStates(hidden, frameLengths);
         var last = _encoder.call(hidden, validFrames);
+        // Under MixedPrecision the layers may end in the compute type; callers get the parameters' dtype.
+        if (last.dtype != dtype) last = last.to(dtype);
+        if (extractFeatures.dtype != dtype) extractFeatures = extractFeatures.to(dtype);
 
         return new Wav2Vec2Output(
             last.MoveToOuterDisposeScope(),

@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SerMtl.Cli.Benchmarking;
+using SerMtl.Modeling;
+using SerMtl.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SerMtl.Cli.Commands;
+
+/// <summary>
+/// <c>sermtl bench</c>: speed and memory of a wav2vec2-base-sized <see cref="SerMtlModel"/> (random weights, both
+/// heads) on this machine: inference and training-step time for one clip, peak RSS, achieved and GEMM GFLOP/s, and
+/// utterances/s at batch 1 and batch N over mixed-length clips.
+/// </summary>
+internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
+{
+    private const int SampleRate = 16000;
+    private const int InferenceRuns = 5;
+    private const int TrainingRuns = 3;
+    private const double CtcWeight = 0.1;
+    private static readonly string[] Emotions = ["neutral", "happy", "angry", "sad"];
+
+    private readonly TextWriter _out = output ?? Console.Out;
+
+    public string Name => "bench";
+
+    public string Summary => "Measure inference and training speed and memory of a wav2vec2-base-sized model";
+
+    public string Help => """
+        Usage: sermtl bench [--seconds S] [--threads N] [--batch N] [--dtype float32|bfloat16] [--json]
+
+        Builds a wav2vec2-base-sized model (the base config, random weights, CTC and emotion heads; LayerDrop off so
+        every step does the same work) and measures, on this machine:
+          inference      one clip of S seconds, evaluation mode, inference_mode; median of 5 after 2 warm-ups
+          training step  forward, CE + 0.1 * CTC, backward, AdamW step (float32 weights); median of 3 after 1 warm-up
+          peak RSS       the process's peak resident memory (Linux: VmHWM from /proc/self/status, reset before
+                         each phase; elsewhere Process.PeakWorkingSet64), overall and per phase
+          GFLOP/s        the model's analytic forward FLOPs (matrix products) divided by the inference time
+          GEMM GFLOP/s   a [2048, 768] x [768, 3072] product measured now, as torch's linear and as a 1x1 conv1d
+          utterances/s   a fixed set of clips of 2 to 10 s, one at a time and in padded batches of N clips of
+                         similar length (sorted by length, then cut into batches)
+        Timings on a loaded machine are noisy: the 1-minute load average is reported before and after.
+
+        Options:
+          --seconds S                  clip length for inference and training (default 5)
+          --threads N                  torch CPU threads (default: the CPUs available, here {0})
+          --batch N                    batch size of the throughput run (default 8)
+          --dtype D                    float32 (default) or bfloat16: the inference and throughput weights and
+                                       activations; the training step then runs in bfloat16 mixed precision
+                                       (bfloat16 compute, float32 master weights)
+          --freeze-feature-encoder     train without the convolutional feature encoder (fine-tuning recipes do)
+          --skip-train                 do not measure the training step
+          --json                       print one JSON object: inference_ms, train_step_ms, peak_rss_mb, gflops,
+                                       gemm_gflops, threads, dtype, utterances_per_second_batch1,
+                                       utterances_per_second_batchN, batch, machine, and more
+
+        Example:
+          sermtl bench --threads 2 --json
+        """.Replace("{0}", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+    public int Run(CliArgs args, CancellationToken cancellationToken)
+    {
+        var seconds = args.Double("seconds", 5, min: 0.05, max: 600);
+        var threads = args.Int("threads", Environment.ProcessorCount, min: 1, max: 4096);
+        var batch = args.Int("batch", 8, min: 1, max: 1024);
+        var dtype = args.Choice("dtype", "float32", "float32", "bfloat16") == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var freeze = args.Flag("freeze-feature-encoder");
+        var skipTrain = args.Flag("skip-train");
+        var json = args.Flag("json");
+        // Hidden, for tests: a config.json to use instead of wav2vec2-base (e.g. a tiny model).
+        var configPath = args.Option("config");
+        if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
+
+        var config = (configPath is null ? Wav2Vec2Config.Base : Wav2Vec2Config.FromJsonFile(configPath)) with { LayerDrop = 0 };
+        var samples = (long)Math.Round(seconds * SampleRate);
+        if (samples < config.ReceptiveField)
+            throw new UsageException($"--seconds {seconds.ToString(CultureInfo.InvariantCulture)} gives {samples} samples; the model needs at least {config.ReceptiveField}");
+
+        torch.set_num_threads(threads);
+        var loadBefore = HostInfo.LoadAverage();
+        var result = new Dictionary<string, object?>();
+        var phasePeaks = new List<double>();
+
+        var (gemmLinear, gemmConv) = MeasureGemm(dtype);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        manual_seed(0);
+        using var model = SerMtlModel.CreateFromScratch(config, new SerMtlModelOptions { Labels = Emotions });
+        if (freeze) model.Backbone.FreezeFeatureEncoder();
+        var vocabulary = model.Vocabulary.Count;
+        var forwardFlops = ModelFlops.Forward(config, samples, vocabulary, Emotions.Length);
+        var clip = RandomWaveform(samples, new Random(1));
+
+        // Inference and throughput in the requested dtype.
+        if (dtype != ScalarType.Float32) model.to(dtype);
+        model.eval();
+        HostInfo.ResetPeak();
+        var inferenceMs = Median(2, InferenceRuns, cancellationToken, () => Infer(model, [clip]));
+        var inferencePeak = HostInfo.PeakResidentMegabytes();
+        phasePeaks.Add(inferencePeak);
+
+        var clips = ThroughputClips(Math.Max(2 * batch, 8), config.ReceptiveField);
+        HostInfo.ResetPeak();
+        var perSecond1 = Throughput(model, clips, 1, cancellationToken);
+        var perSecondN = Throughput(model, clips, batch, cancellationToken);
+        phasePeaks.Add(HostInfo.PeakResidentMegabytes());
+
+        double? trainMs = null, trainPeak = null;
+        if (!skipTrain)
+        {
+            if (dtype != ScalarType.Float32) model.to(ScalarType.Float32);
+            HostInfo.ResetPeak();
+            trainMs = MeasureTrainingStep(model, clip, dtype, cancellationToken);
+            trainPeak = HostInfo.PeakResidentMegabytes();
+            phasePeaks.Add(trainPeak.Value);
+        }
+
+        var loadAfter = HostInfo.LoadAverage();
+        result["inference_ms"] = inferenceMs;
+        result["train_step_ms"] = trainMs;
+        result["peak_rss_mb"] = phasePeaks.Max();
+        result["inference_peak_rss_mb"] = inferencePeak;
+        result["train_peak_rss_mb"] = trainPeak;
+        result["gflops"] = forwardFlops / inferenceMs / 1e6;
+        result["train_gflops"] = trainMs is { } t ? ModelFlops.TrainingStep(config, samples, vocabulary, Emotions.Length, freeze) / t / 1e6 : null;
+        result["forward_gflop"] = forwardFlops / 1e9;
+        result["gemm_gflops"] = Math.Max(gemmLinear, gemmConv);
+        result["gemm_gflops_linear"] = gemmLinear;
+        result["gemm_gflops_conv1x1"] = gemmConv;
+        result["threads"] = threads;
+        result["dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32";
+        result["train_dtype"] = skipTrain ? null : dtype == ScalarType.BFloat16 ? "bfloat16 mixed (float32 master weights)" : "float32";
+        result["seconds"] = seconds;
+        result["feature_encoder_frozen"] = freeze;
+        result["utterances_per_second_batch1"] = perSecond1;
+        result["utterances_per_second_batchN"] = perSecondN;
+        result["batch"] = batch;
+        result["throughput_clips"] = clips.Count;
+        result["throughput_audio_seconds"] = clips.Sum(c => c.Length) / (double)SampleRate;
+        result["machine"] = HostInfo.Machine();
+        result["load_average_before"] = loadBefore?[0];
+        result["load_average_after"] = loadAfter?[0];
+
+        if (json) WriteJson(result);
+        else WriteText(result, config == Wav2Vec2Config.Base with { LayerDrop = 0 } ? "wav2vec2-base" : configPath!);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Runs the model once on <paramref name="waveforms"/> in evaluation mode.</summary>
+    private static void Infer(SerMtlModel model, IReadOnlyList<float[]> waveforms)
+    {
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        using var inputs = WaveformBatch.Create(waveforms, model.Backbone.Preprocessing);
+        using var output = model.Forward(inputs);
+    }
+
+    /// <summary>Median milliseconds of <paramref name="runs"/> timed calls after <paramref name="warmUp"/> untimed ones.</summary>
+    private static double Median(int warmUp, int runs, CancellationToken cancellationToken, Action action)
+    {
+        for (var i = 0; i < warmUp; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            action();
+        }
+        var times = new double[runs];
+        for (var i = 0; i < runs; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            action();
+            times[i] = clock.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+    }
+
+    /// <summary>GFLOP/s of [2048, 768] x [768, 3072] as torch's linear (MKL) and as a 1x1 conv1d (oneDNN), medians of 7.</summary>
+    private static (double Linear, double Conv1x1) MeasureGemm(ScalarType dtype)
+    {
+        const long m = 2048, k = 768, n = 3072;
+        const double flops = 2.0 * m * k * n;
+        using var mode = inference_mode();
+        using var scope = NewDisposeScope();
+        var x = randn(m, k).to(dtype);
+        var w = randn(n, k).to(dtype);
+        var b = randn(n).to(dtype);
+        var xChannels = x.t().unsqueeze(0); // [1, K, M] view: channels-last for the convolution
+        var wKernel = w.unsqueeze(-1);      // [N, K, 1]
+        var linear = Median(2, 7, CancellationToken.None, () =>
+        {
+            using var s = NewDisposeScope();
+            nn.functional.linear(x, w, b);
+        });
+        var conv = Median(2, 7, CancellationToken.None, () =>
+        {
+            using var s = NewDisposeScope();
+            nn.functional.conv1d(xChannels, wKernel, b);
+        });
+        return (flops / linear / 1e6, flops / conv / 1e6);
+    }
+
+    /// <summary>
+    /// Utterances per second over <paramref name="clips"/>: sorted by length (longest first) and cut into padded
+    /// batches of <paramref name="batch"/> clips, so each batch holds similar lengths. One untimed warm-up batch.
+    /// </summary>
+    private static double Throughput(SerMtlModel model, IReadOnlyList<float[]> clips, int batch, CancellationToken cancellationToken)
+    {
+        var ordered = clips.OrderByDescending(c => c.Length).ToArray();
+        var batches = ordered.Chunk(batch).ToArray();
+        Infer(model, batches[^1]);
+        var clock = Stopwatch.StartNew();
+        foreach (var b in batches)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Infer(model, b);
+        }
+        return clips.Count / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Median milliseconds of a training step on one clip: forward in training mode (dropout, SpecAugment), CE + 0.1
+    /// CTC against a random label and transcript, backward, AdamW step. In bfloat16 the model keeps float32 weights
+    /// and computes in bfloat16.
+    /// </summary>
+    private static double MeasureTrainingStep(SerMtlModel model, float[] clip, ScalarType computeDtype, CancellationToken cancellationToken)
+    {
+        model.train();
+        using var optimizer = OptimizerFactory.AdamW(model, 5e-5, (0.9, 0.999), 1e-8, 0.01);
+        var loss = new MultiTaskLoss(CtcWeight);
+        using var inputs = WaveformBatch.Create([clip], model.Backbone.Preprocessing);
+        var frames = model.Backbone.Config.OutputLength(clip.Length);
+        // About 15 characters per second of speech, and never more than CTC can align.
+        var targetLength = Math.Max(1, Math.Min(frames / 2, (long)(15.0 * clip.Length / SampleRate)));
+        var random = new Random(2);
+        using var targets = tensor(Enumerable.Range(0, (int)targetLength).Select(_ => (long)random.Next(1, model.Vocabulary.Count)).ToArray(), [1, targetLength]);
+        using var targetLengths = tensor(new[] { targetLength });
+        using var labels = tensor(new[] { 1L });
+        using var precision = computeDtype == ScalarType.Float32 ? null : MixedPrecision.Use(computeDtype);
+        var time = Median(1, TrainingRuns, cancellationToken, () =>
+        {
+            using var scope = NewDisposeScope();
+            model.zero_grad(true); // set to none: no gradient memory between steps
+            using var output = model.Forward(inputs);
+            var result = loss.Compute(output.EmotionLogits, labels, output.CtcLogits, output.FrameLengths, targets, targetLengths);
+            result.Total.backward();
+            optimizer.step();
+        });
+        model.zero_grad(true); // set to none: no gradient memory between steps
+        model.eval();
+        return time;
+    }
+
+    private static float[] RandomWaveform(long samples, Random random)
+    {
+        var wave = new float[samples];
+        for (var i = 0; i < wave.Length; i++) wave[i] = (float)(random.NextDouble() * 2 - 1);
+        return wave;
+    }
+
+    /// <summary>A fixed set of <paramref name="count"/> clips, uniformly 2 to 10 s long (at least the receptive field).</summary>
+    private static List<float[]> ThroughputClips(int count, int receptiveField)
+    {
+        var random = new Random(1234);
+        return Enumerable.Range(0, count)
+            .Select(_ => RandomWaveform(Math.Max(receptiveField, (long)((2 + 8 * random.NextDouble()) * SampleRate)), random))
+            .ToList();
+    }
+
+    private void WriteJson(Dictionary<string, object?> result)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            foreach (var (key, value) in result)
+            {
+                switch (value)
+                {
+                    case null: w.WriteNull(key); break;
+                    case string s: w.WriteString(key, s); break;
+                    case bool b: w.WriteBoolean(key, b); break;
+                    case int i: w.WriteNumber(key, i); break;
+                    case double d: w.WriteNumber(key, Math.Round(d, 3)); break;
+                    default: throw new InvalidOperationException($"no JSON form for {key} ({value.GetType()})");
+                }
+            }
+            w.WriteEndObject();
+        }
+        _out.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private void WriteText(Dictionary<string, object?> r, string modelName)
+    {
+        string F(string key, string format) => r[key] is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "-";
+        _out.WriteLine($"model            {modelName}, {r["forward_gflop"] switch { double g => g.ToString("0.0", CultureInfo.InvariantCulture), _ => "?" }} GFLOP forward on {F("seconds", "0.##")} s");
+        _out.WriteLine($"machine          {r["machine"]}");
+        _out.WriteLine($"threads, dtype   {r["threads"]}, {r["dtype"]}");
+        _out.WriteLine($"load average     {F("load_average_before", "0.00")} before, {F("load_average_after", "0.00")} after (1 min)");
+        _out.WriteLine($"GEMM             {F("gemm_gflops_linear", "0")} GFLOP/s linear, {F("gemm_gflops_conv1x1", "0")} GFLOP/s 1x1 conv1d ([2048, 768] x [768, 3072])");
+        _out.WriteLine($"inference        {F("inference_ms", "0.0")} ms ({F("gflops", "0")} GFLOP/s), peak RSS {F("inference_peak_rss_mb", "0")} MB");
+        _out.WriteLine(r["train_step_ms"] is null
+            ? "training step    skipped"
+            : $"training step    {F("train_step_ms", "0")} ms ({F("train_gflops", "0")} GFLOP/s, {r["train_dtype"]}{((bool)r["feature_encoder_frozen"]! ? ", feature encoder frozen" : "")}), peak RSS {F("train_peak_rss_mb", "0")} MB");
+        _out.WriteLine($"throughput       {F("utterances_per_second_batch1", "0.00")} utterances/s at batch 1, {F("utterances_per_second_batchN", "0.00")} at batch {r["batch"]} ({r["throughput_clips"]} clips, {F("throughput_audio_seconds", "0")} s of audio)");
+        _out.WriteLine($"peak RSS         {F("peak_rss_mb", "0")} MB");
+    }
+}

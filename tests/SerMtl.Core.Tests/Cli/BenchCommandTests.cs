@@ -1,0 +1,104 @@
+using System.Text.Json;
+using SerMtl.Cli;
+using SerMtl.Cli.Commands;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace SerMtl.Tests.Cli;
+
+/// <summary>The bench command on the tiny fixture config: the report's shape, never its timings.</summary>
+public class BenchCommandTests(ITestOutputHelper output)
+{
+    private static readonly string TinyConfig = Path.Combine(TestPaths.TinyGroup, "config.json");
+
+    private (int Exit, string Text) Run(params string[] argv)
+    {
+        var threads = get_num_threads();
+        var writer = new StringWriter();
+        try
+        {
+            var exit = new BenchCommand(writer).Run(new CliArgs(argv), CancellationToken.None);
+            output.WriteLine(writer.ToString());
+            return (exit, writer.ToString());
+        }
+        finally
+        {
+            set_num_threads(threads); // the command sets the process-wide thread count
+        }
+    }
+
+    [Theory]
+    [InlineData("float32")]
+    [InlineData("bfloat16")]
+    public void Json_TinyModel_ReportsEveryFigure(string dtype)
+    {
+        var (exit, text) = Run("--config", TinyConfig, "--seconds", "0.5", "--batch", "3", "--threads", "1", "--dtype", dtype, "--json");
+        Assert.Equal(ExitCodes.Success, exit);
+        using var json = JsonDocument.Parse(text);
+        var root = json.RootElement;
+        foreach (var key in new[]
+        {
+            "inference_ms", "train_step_ms", "peak_rss_mb", "inference_peak_rss_mb", "train_peak_rss_mb", "gflops",
+            "train_gflops", "gemm_gflops", "gemm_gflops_linear", "gemm_gflops_conv1x1",
+            "utterances_per_second_batch1", "utterances_per_second_batchN",
+        })
+        {
+            Assert.True(root.TryGetProperty(key, out var value), $"missing {key}");
+            Assert.Equal(JsonValueKind.Number, value.ValueKind);
+            Assert.True(value.GetDouble() > 0, $"{key} = {value.GetDouble()}");
+        }
+        Assert.Equal(1, root.GetProperty("threads").GetInt32());
+        Assert.Equal(3, root.GetProperty("batch").GetInt32());
+        Assert.Equal(dtype, root.GetProperty("dtype").GetString());
+        Assert.Equal(0.5, root.GetProperty("seconds").GetDouble());
+        Assert.Equal(8, root.GetProperty("throughput_clips").GetInt32());
+        Assert.False(root.GetProperty("feature_encoder_frozen").GetBoolean());
+        Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("machine").GetString()));
+        // The peak covers every phase.
+        Assert.True(root.GetProperty("peak_rss_mb").GetDouble() >= root.GetProperty("train_peak_rss_mb").GetDouble());
+    }
+
+    [Fact]
+    public void Text_SkipTrainAndFrozenEncoder_SaysSoAndLeavesTheTrainingFiguresOut()
+    {
+        var (exit, text) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-train", "--freeze-feature-encoder");
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Contains("training step    skipped", text);
+        Assert.Contains("utterances/s at batch 1", text);
+
+        var (_, json) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-train", "--json");
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("train_step_ms").ValueKind);
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("train_peak_rss_mb").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("--dtype", "float16", "--dtype expects one of float32|bfloat16")]
+    [InlineData("--threads", "0", "--threads expects an integer in [1,")]
+    [InlineData("--seconds", "0.01", "--seconds expects a number in [0.05,")]
+    [InlineData("--batch", "x", "--batch expects an integer")]
+    public void Run_BadOption_IsAUsageError(string option, string value, string message)
+    {
+        var e = Assert.Throws<UsageException>(() => Run("--config", TinyConfig, option, value));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Run_ClipShorterThanTheReceptiveField_IsAUsageError()
+    {
+        var config = Path.Combine(Path.GetTempPath(), "sermtl-bench-" + Guid.NewGuid().ToString("N") + ".json");
+        // The tiny config with a first kernel of 1000 samples: 0.05 s (800 samples) is too short.
+        var text = File.ReadAllText(TinyConfig).Replace("\"conv_kernel\": [\n    10,", "\"conv_kernel\": [\n    1000,");
+        Assert.Contains("1000", text);
+        File.WriteAllText(config, text);
+        try
+        {
+            var e = Assert.Throws<UsageException>(() => Run("--config", config, "--seconds", "0.05"));
+            Assert.Contains("gives 800 samples; the model needs at least", e.Message);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+}
