@@ -7,6 +7,7 @@ internal static class CommandRegistry
     /// <summary>Every command, in the order <c>sermtl --help</c> lists them.</summary>
     public static IReadOnlyList<ICliCommand> All { get; } =
     [
+        new DemoCommand(),
         new PredictCommand(),
         new EmbedCommand(),
         new BenchCommand(),
