@@ -64,7 +64,7 @@ internal sealed class DataStatsCommand(TextWriter? output = null) : ICliCommand
             throw new UsageException("--labels: " + e.Message);
         }
         var seed = args.Int("seed", 0);
-        var validation = ParseValidation(args.Option("validation") ?? "fraction", seed);
+        var validation = CorpusArgs.ParseValidation(args.Option("validation") ?? "fraction", seed);
         var skipMissing = args.Flag("skip-missing");
         var json = args.Flag("json");
         if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
@@ -100,41 +100,11 @@ internal sealed class DataStatsCommand(TextWriter? output = null) : ICliCommand
         Table(["class", "utterances"], classes.Select(c => new[] { c.First, Count(c.Second) }));
         Table(["session", "utterances"], sessions.Select(s => new[] { s.Key, Count(s.Count) }));
         Table(["speaker", "utterances"], speakers.Select(s => new[] { s.Key, Count(s.Count) }));
-        _out.WriteLine($"protocol: {protocolName} ({folds.Count} folds), validation: {Describe(validation)}");
+        _out.WriteLine($"protocol: {protocolName} ({folds.Count} folds), validation: {CorpusArgs.Describe(validation)}");
         Table(["fold", "test", "validation", "train"],
             folds.Select(f => new[] { f.Name, Count(f.Test.Count), Count(f.Validation.Count), Count(f.Train.Count) }));
         return ExitCodes.Success;
     }
-
-    private static ValidationOptions ParseValidation(string spec, int seed)
-    {
-        var parts = spec.Split(':', 2);
-        var value = parts.Length == 2 ? parts[1] : null;
-        switch (parts[0])
-        {
-            case "none" when value is null:
-                return ValidationOptions.None;
-            case "fraction":
-                var fraction = 0.1;
-                if (value is not null && !(double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out fraction) && fraction > 0 && fraction < 1))
-                    throw new UsageException($"--validation fraction:F needs F in (0, 1), got '{value}'");
-                return new ValidationOptions { Strategy = ValidationStrategy.UtteranceFraction, Fraction = fraction, Seed = seed };
-            case "speakers":
-                var count = 1;
-                if (value is not null && !(int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out count) && count >= 1))
-                    throw new UsageException($"--validation speakers:N needs a whole number N >= 1, got '{value}'");
-                return new ValidationOptions { Strategy = ValidationStrategy.HoldOutSpeakers, Speakers = count, Seed = seed };
-            default:
-                throw new UsageException($"--validation expects none, fraction[:F] or speakers[:N], got '{spec}'");
-        }
-    }
-
-    private static string Describe(ValidationOptions v) => v.Strategy switch
-    {
-        ValidationStrategy.None => "none",
-        ValidationStrategy.UtteranceFraction => string.Create(CultureInfo.InvariantCulture, $"{v.Fraction * 100:0.##}% of training utterances per speaker, seed {v.Seed}"),
-        _ => $"{v.Speakers} held-out training speaker(s), seed {v.Seed}",
-    };
 
     private static string Count(int n) => n.ToString(CultureInfo.InvariantCulture);
 

@@ -8,11 +8,17 @@ namespace SerMtl.Tests.Cli;
 /// (per test class) by <c>../shared/iemocap/make_replica.py</c> into a temp folder; <see cref="Root"/> is null
 /// when neither is available.
 /// </summary>
-public sealed class IemocapReplicaFixture : IDisposable
+public class IemocapReplicaFixture : IDisposable
 {
     private readonly string? _temp;
 
     public IemocapReplicaFixture()
+        : this(0.01, null)
+    {
+    }
+
+    /// <summary>A replica whose WAVs last <paramref name="seconds"/>, of the given sessions (e.g. <c>1</c>; all when null).</summary>
+    protected IemocapReplicaFixture(double seconds, string? sessions)
     {
         if (Environment.GetEnvironmentVariable("SERMTL_IEMOCAP_ROOT") is { Length: > 0 } real)
         {
@@ -22,8 +28,13 @@ public sealed class IemocapReplicaFixture : IDisposable
         if (UnavailableReason is not null) return;
         _temp = Path.Combine(Path.GetTempPath(), "sermtl-cli-tests-" + Guid.NewGuid().ToString("N")[..12]);
         var psi = new ProcessStartInfo(Python!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(Tables!, "make_replica.py"), _temp, "--seconds", 0.01.ToString(CultureInfo.InvariantCulture) })
+        foreach (var a in new[] { Path.Combine(Tables!, "make_replica.py"), _temp, "--seconds", seconds.ToString(CultureInfo.InvariantCulture) })
             psi.ArgumentList.Add(a);
+        if (sessions is not null)
+        {
+            psi.ArgumentList.Add("--sessions");
+            psi.ArgumentList.Add(sessions);
+        }
         using var process = Process.Start(psi)!;
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
@@ -55,7 +66,13 @@ public sealed class IemocapReplicaFixture : IDisposable
 
     public void Dispose()
     {
-        if (_temp is null) return;
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing || _temp is null) return;
         try
         {
             Directory.Delete(_temp, recursive: true);

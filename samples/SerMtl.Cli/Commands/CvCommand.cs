@@ -1,0 +1,118 @@
+using SerMtl.Cli.Reporting;
+using SerMtl.Data.Protocols;
+using SerMtl.Evaluation;
+using SerMtl.Modeling;
+using static TorchSharp.torch;
+
+namespace SerMtl.Cli.Commands;
+
+/// <summary><c>sermtl cv</c>: the paper's cross-validation, one fresh model per fold, resumable.</summary>
+internal sealed class CvCommand(TextWriter? output = null) : ICliCommand
+{
+    public string Name => "cv";
+
+    public string Summary => "Cross-validate: fine-tune a fresh model per fold, test it, pool the folds (resumable)";
+
+    public string Help => $"""
+        Usage: sermtl cv (--iemocap ROOT | --manifest FILE) --protocol P --backbone DIR --out DIR [options]
+
+        For each fold of the protocol: builds a model on the backbone (CTC head from its lm_head when it has
+        one), fine-tunes it on the fold's training split with L = CE + alpha*CTC, keeps the epoch with the best
+        validation UA (validation comes from the training side, never the test fold), and tests it. Writes
+          OUT/results.json                  per-fold and pooled WA, UA, macro F1, WER, confusion (pooled WA counts
+                                            every test utterance once, pooled WER is the mean of fold WERs)
+          OUT/report.html                   curves and confusion matrices (sermtl report)
+          OUT/folds/<fold>/epochs.csv       per-epoch losses, learning rate, validation WA/UA/WER, speed
+          OUT/folds/<fold>/best/            the kept model (loadable by 'sermtl evaluate' and the library)
+          OUT/folds/<fold>/test.json        the fold's test result; predictions.tsv beside it
+          OUT/folds/<fold>/checkpoint.safetensors   while the fold trains (kept with --keep-checkpoints)
+        Run the same command again to resume: finished folds are kept, an interrupted fold continues from its
+        last checkpoint. Ctrl+C saves a checkpoint first. Folds are independent: run subsets with --folds in
+        several processes or machines (same options), then combine them with 'sermtl cv aggregate'.
+
+        Options:
+        {CorpusArgs.Help}
+        {TrainingArgs.Help}
+          --folds A,B             run only these folds (default: all, in protocol order)
+          --keep-checkpoints      keep each finished fold's resumable checkpoint (3x the model size)
+          --out DIR               the run directory (required)
+
+        Examples:
+          sermtl cv --iemocap ~/data/IEMOCAP_full_release --protocol paper --backbone ~/models/wav2vec2-base \
+                    --alpha 0.1 --device cuda --out runs/paper-a0.1
+          sermtl cv --iemocap ~/data --protocol session --backbone ~/models/wav2vec2-base --folds Session1,Session2 \
+                    --out runs/session
+          sermtl cv --manifest ravdess.csv --protocol kfold:5 --backbone ~/models/wav2vec2-base --alpha 0 --out runs/ravdess
+        """;
+
+    public int Run(CliArgs args, CancellationToken cancellationToken)
+    {
+        var reporter = new ConsoleReporter(output, verbose: false);
+        var outDir = Path.GetFullPath(args.Required("out"));
+        var foldSpec = args.Option("folds");
+        var keepCheckpoints = args.Flag("keep-checkpoints");
+        var setup = TrainingArgs.Parse(args);
+        var data = CorpusArgs.Load(args, setup.Options.Seed);
+        if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
+        var folds = CorpusArgs.SelectFolds(data.Folds, foldSpec).Select(f => CorpusArgs.Limit(f, setup.MaxUtterances, setup.Options.Seed)).ToList();
+
+        var recipe = new Dictionary<string, string>(setup.Recipe)
+        {
+            ["data"] = data.Source,
+            ["validation"] = CorpusArgs.Describe(data.Validation),
+        };
+        var run = new RunManifest(data.Protocol, setup.Options.Alpha, data.Corpus.Labels, recipe);
+        run.SaveOrCheck(outDir);
+        reporter.WriteLine($"{data.Corpus.Name}: {data.Corpus.Samples.Count} utterances, labels [{string.Join(", ", data.Corpus.Labels)}], " +
+            $"protocol {data.Protocol}: {folds.Count} of {data.Folds.Count} folds; device {setup.Device}; output {outDir}");
+        if (data.Skipped.Count > 0) reporter.WriteLine($"skipped (missing files): {data.Skipped.Count}");
+
+        var order = data.Folds.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+        var cv = new CrossValidation(outDir, fold => CreateModel(setup, data.Corpus.Labels))
+        {
+            Logger = reporter,
+            KeepCheckpoints = keepCheckpoints,
+            ConfigureTrainer = (builder, fold) =>
+            {
+                reporter.Prefix = $"fold {fold.Name}";
+                builder.WithOptions(setup.Options).WithDevice(setup.Device).WithLogger(reporter).WithProgress(reporter)
+                    .WithCallbacks(new EpochLogWriter(EpochLog.PathForFold(outDir, fold.Name)));
+            },
+            FoldTrained = (fold, training) =>
+            {
+                reporter.Prefix = null;
+                RunOutput.RewriteEpochLog(EpochLog.PathForFold(outDir, fold.Name), training.Epochs);
+            },
+            FoldCompleted = _ =>
+            {
+                // Every finished fold in OUT, including those other processes finished, in protocol order.
+                var finished = CrossValidation.ReadFolds(outDir).Where(f => order.ContainsKey(f.Name)).OrderBy(f => order[f.Name]).ToList();
+                RunOutput.Results(run, finished, new Dictionary<string, string> { ["device"] = setup.Device.ToString() })
+                    .Save(Path.Combine(outDir, RunResults.FileName));
+            },
+        };
+        var result = cv.Run(folds, cancellationToken);
+
+        var report = ReportWriter.Write(outDir);
+        reporter.WriteLine("");
+        Summarize(reporter, result);
+        reporter.WriteLine($"Wrote {Path.Combine(outDir, RunResults.FileName)} and {report.HtmlPath}");
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The backbone with fresh heads; torch is seeded first so the heads start the same on every run.</summary>
+    internal static SerMtlModel CreateModel(TrainingSetup setup, IReadOnlyList<string> labels)
+    {
+        _ = random.manual_seed(setup.Options.Seed);
+        return SerMtlModel.FromPretrained(setup.Backbone, new SerMtlModelOptions { Labels = labels, Pooling = setup.Pooling });
+    }
+
+    internal static void Summarize(ConsoleReporter reporter, CrossValidationResult result)
+    {
+        static string P(double v) => double.IsFinite(v) ? (v * 100).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "-";
+        reporter.WriteLine($"{"fold",-12} {"test",6} {"WA %",7} {"UA %",7} {"F1 %",7} {"WER %",7}");
+        foreach (var f in result.Folds)
+            reporter.WriteLine($"{f.Name,-12} {f.Test.Total,6} {P(f.Test.WeightedAccuracy),7} {P(f.Test.UnweightedAccuracy),7} {P(f.Test.MacroF1),7} {P(f.WordErrorRate),7}");
+        reporter.WriteLine($"{"pooled",-12} {result.Pooled.Total,6} {P(result.Pooled.WeightedAccuracy),7} {P(result.Pooled.UnweightedAccuracy),7} {P(result.Pooled.MacroF1),7} {P(result.PooledWordErrorRate),7}");
+    }
+}

@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace SerMtl.Cli.Commands;
+
+/// <summary><c>sermtl predict</c>: emotion, probabilities and transcript of WAV files with a saved SerMtl model.</summary>
+internal sealed class PredictCommand(TextWriter? output = null, TextWriter? errors = null) : ICliCommand
+{
+    private readonly TextWriter _out = output ?? Console.Out;
+    private readonly TextWriter _err = errors ?? Console.Error;
+
+    public string Name => "predict";
+
+    public string Summary => "Predict the emotion and transcript of WAV files with a trained model";
+
+    public string Help => """
+        Usage: sermtl predict --model DIR [options] WAV|DIR...
+
+        Loads a model saved by 'sermtl train', 'cv' or 'demo' (a directory with config.json, model.safetensors,
+        vocab.json) and prints, for each WAV (any sample rate, mixed to mono and resampled to 16 kHz), the most
+        likely emotion, its probability, the duration and the greedy CTC transcript. A directory stands for the
+        .wav files directly in it, in name order. Recordings longer than the window are split into overlapping
+        windows (at least 1 s overlap) whose probabilities are averaged, weighted by duration; --json lists them.
+
+        A file that cannot be predicted (unreadable, empty, shorter than the model's 25 ms receptive field) is
+        reported on stderr as "sermtl predict: FILE: reason"; the others are still predicted, and the exit code
+        is then 1.
+
+        Options:
+          --model DIR            the saved model (required)
+          --json                 print a JSON array: [{"file", "label", "probabilities": {label: p, ...},
+                                 "transcript", "duration_seconds", "windows": [{"start_seconds",
+                                 "duration_seconds", "label", "probabilities", "transcript"}] (long files only)}]
+          --csv                  print CSV: file,label,confidence,p_<label>...,duration_seconds,transcript
+          --device D             cpu (default), cuda or cuda:N (needs a CUDA backend; fails clearly without one)
+          --window-seconds S     split recordings longer than S seconds (default 20; 0 never splits)
+          --batch-size N         files (or windows) per padded forward pass (default 8); results do not depend on it
+          --dtype T              float32 (default) or bfloat16 (faster on CPUs with BF16 and on GPUs)
+          --threads N            libtorch CPU threads (default: the cores available)
+
+        Examples:
+          sermtl predict --model out/demo/model call.wav
+          sermtl predict --model out/demo/model --json recordings/ > predictions.json
+          sermtl predict --model out/demo/model --csv --window-seconds 10 a.wav b.wav > predictions.csv
+          sermtl predict --model out/cv/best --device cuda --dtype bfloat16 recordings/
+        """;
+
+    public int Run(CliArgs args, CancellationToken cancellationToken)
+    {
+        var modelDir = args.Required("model");
+        var json = args.Flag("json");
+        var csv = args.Flag("csv");
+        if (json && csv) throw new UsageException("--json and --csv are exclusive");
+        var device = args.Option("device") ?? "cpu";
+        if (device is not ("cpu" or "cuda") && !(device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+            throw new UsageException($"--device expects cpu, cuda or cuda:N, got '{device}'");
+        var windowSeconds = args.Double("window-seconds", 20, min: 0, max: 3600);
+        var batchSize = args.Int("batch-size", 8, min: 1, max: 1024);
+        var dtype = args.Choice("dtype", "float32", "float32", "bfloat16") == "bfloat16" ? InferenceDType.BFloat16 : InferenceDType.Float32;
+        var threadsText = args.Option("threads");
+        int? threads = null;
+        if (threadsText is not null)
+        {
+            if (!int.TryParse(threadsText, NumberStyles.None, CultureInfo.InvariantCulture, out var t) || t < 1 || t > 1024)
+                throw new UsageException($"--threads expects an integer in [1, 1024], got '{threadsText}'");
+            threads = t;
+        }
+        var inputs = args.Positionals();
+        if (inputs.Count == 0) throw new UsageException("no WAV files or directories given");
+
+        // A bad model or device fails the whole command before any file is looked at.
+        using var recognizer = EmotionRecognizer.Load(modelDir, new EmotionRecognizerOptions
+        {
+            Device = device == "cpu" ? null : new TorchSharp.torch.Device(device),
+            MaxWindowSeconds = windowSeconds == 0 ? null : windowSeconds,
+            BatchSize = batchSize,
+            DType = dtype,
+            Threads = threads,
+        });
+
+        var failures = 0;
+        var files = new List<string>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+            {
+                var wavs = Directory.GetFiles(input, "*.wav", new EnumerationOptions { MatchCasing = MatchCasing.CaseInsensitive })
+                    .Order(StringComparer.Ordinal).ToList();
+                if (wavs.Count == 0)
+                {
+                    Fail(input, "directory holds no .wav files");
+                    failures++;
+                }
+                files.AddRange(wavs);
+            }
+            else if (File.Exists(input))
+            {
+                files.Add(input);
+            }
+            else
+            {
+                Fail(input, "file or directory not found");
+                failures++;
+            }
+        }
+
+        var results = new List<(string File, EmotionPrediction Prediction)>();
+        var progress = !Console.IsErrorRedirected && ReferenceEquals(_err, Console.Error) && files.Count > 1;
+        var done = 0;
+        foreach (var chunk in files.Chunk(batchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            IReadOnlyList<EmotionPrediction>? batch = null;
+            try
+            {
+                batch = recognizer.PredictBatch(chunk);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+            {
+                // Some file in the chunk is bad: predict them one by one so the others still get their result.
+            }
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                if (batch is not null)
+                {
+                    results.Add((chunk[i], batch[i]));
+                    continue;
+                }
+                try
+                {
+                    results.Add((chunk[i], recognizer.Predict(chunk[i])));
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+                {
+                    if (progress) _err.Write("\r\x1b[K");
+                    Fail(chunk[i], e.Message);
+                    failures++;
+                }
+            }
+            done += chunk.Length;
+            if (progress) _err.Write($"\rpredict: {done}/{files.Count} files");
+        }
+        if (progress) _err.Write("\r\x1b[K");
+
+        if (json) WriteJson(results);
+        else if (csv) WriteCsv(results, recognizer.Labels);
+        else WriteTable(results);
+        _out.Flush();
+        return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
+    }
+
+    private void Fail(string file, string message)
+    {
+        // The reader's messages usually start with the path already; don't say it twice.
+        var text = message.StartsWith(file, StringComparison.Ordinal) ? message : $"{file}: {message}";
+        _err.WriteLine($"sermtl predict: {text.ReplaceLineEndings(" ")}");
+    }
+
+    private void WriteTable(List<(string File, EmotionPrediction Prediction)> results)
+    {
+        string[] header = ["file", "label", "p", "duration", "transcript"];
+        var rows = results.Select(r => new[]
+        {
+            r.File,
+            r.Prediction.Label,
+            r.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture),
+            r.Prediction.Duration.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s",
+            r.Prediction.Transcript,
+        }).ToList();
+        var widths = Enumerable.Range(0, header.Length - 1).Select(c => rows.Select(r => r[c].Length).Append(header[c].Length).Max()).ToArray();
+        string Line(string[] cells) =>
+            string.Join("  ", cells.Take(cells.Length - 1).Select((c, i) => i is 2 or 3 ? c.PadLeft(widths[i]) : c.PadRight(widths[i]))) + "  " + cells[^1];
+        _out.WriteLine(Line(header).TrimEnd());
+        foreach (var row in rows) _out.WriteLine(Line(row).TrimEnd());
+    }
+
+    private void WriteCsv(List<(string File, EmotionPrediction Prediction)> results, IReadOnlyList<string> labels)
+    {
+        _out.WriteLine(string.Join(",", new[] { "file", "label", "confidence" }.Concat(labels.Select(l => "p_" + l)).Append("duration_seconds").Append("transcript").Select(Csv)));
+        foreach (var (file, p) in results)
+        {
+            var cells = new[] { file, p.Label, Number(p.Confidence) }
+                .Concat(labels.Select(l => Number(p.Probabilities[l])))
+                .Append(p.Duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture))
+                .Append(p.Transcript);
+            _out.WriteLine(string.Join(",", cells.Select(Csv)));
+        }
+    }
+
+    private static string Number(float value) => value.ToString("0.######", CultureInfo.InvariantCulture);
+
+    /// <summary>RFC 4180: quote fields holding a comma, quote or line break; double the quotes.</summary>
+    private static string Csv(string field) =>
+        field.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+
+    private void WriteJson(List<(string File, EmotionPrediction Prediction)> results)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartArray();
+            foreach (var (file, p) in results)
+            {
+                w.WriteStartObject();
+                w.WriteString("file", file);
+                w.WriteString("label", p.Label);
+                WriteProbabilities(w, p.Probabilities);
+                w.WriteString("transcript", p.Transcript);
+                w.WriteNumber("duration_seconds", Math.Round(p.Duration.TotalSeconds, 4));
+                if (p.Windows.Count > 0)
+                {
+                    w.WriteStartArray("windows");
+                    foreach (var window in p.Windows)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("start_seconds", Math.Round(window.Start.TotalSeconds, 4));
+                        w.WriteNumber("duration_seconds", Math.Round(window.Duration.TotalSeconds, 4));
+                        w.WriteString("label", window.Label);
+                        WriteProbabilities(w, window.Probabilities);
+                        w.WriteString("transcript", window.Transcript);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        _out.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private static void WriteProbabilities(Utf8JsonWriter w, IReadOnlyDictionary<string, float> probabilities)
+    {
+        w.WriteStartObject("probabilities");
+        foreach (var (label, p) in probabilities) w.WriteNumber(label, Math.Round((double)p, 6));
+        w.WriteEndObject();
+    }
+}

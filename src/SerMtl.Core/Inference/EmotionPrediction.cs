@@ -1,0 +1,41 @@
+namespace SerMtl;
+
+/// <summary>The emotion and transcript <see cref="EmotionRecognizer"/> finds in one recording.</summary>
+/// <remarks>
+/// For a recording split into windows (longer than <see cref="EmotionRecognizerOptions.MaxWindowSeconds"/>),
+/// <see cref="Probabilities"/> is the duration-weighted mean of the windows' probabilities, <see cref="Label"/> its
+/// most likely class, and <see cref="Transcript"/> the windows' transcripts joined in order, each window
+/// contributing the frames nearer its own centre than a neighbour's, so the overlap is not transcribed twice.
+/// </remarks>
+/// <param name="Label">The most likely emotion.</param>
+/// <param name="Probabilities">The probability of every emotion label, in the model's label order; they sum to 1.</param>
+/// <param name="Transcript">The CTC head's greedy transcript (upper-case characters and spaces; empty when nothing was recognised).</param>
+/// <param name="Duration">The recording's length.</param>
+/// <param name="Windows">The per-window results of a long recording, in time order; empty when it was predicted whole.</param>
+public sealed record EmotionPrediction(
+    string Label,
+    IReadOnlyDictionary<string, float> Probabilities,
+    string Transcript,
+    TimeSpan Duration,
+    IReadOnlyList<EmotionWindow> Windows)
+{
+    /// <summary>The probability of <see cref="Label"/>.</summary>
+    public float Confidence => Probabilities[Label];
+}
+
+/// <summary>The prediction for one window of a long recording.</summary>
+/// <param name="Start">Where the window starts in the recording.</param>
+/// <param name="Duration">The window's length.</param>
+/// <param name="Label">The most likely emotion in this window.</param>
+/// <param name="Probabilities">The probability of every emotion label in this window, in the model's label order.</param>
+/// <param name="Transcript">The greedy transcript of the whole window (overlap included).</param>
+public sealed record EmotionWindow(
+    TimeSpan Start,
+    TimeSpan Duration,
+    string Label,
+    IReadOnlyDictionary<string, float> Probabilities,
+    string Transcript)
+{
+    /// <summary>The probability of <see cref="Label"/>.</summary>
+    public float Confidence => Probabilities[Label];
+}

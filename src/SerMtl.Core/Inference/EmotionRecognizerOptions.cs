@@ -1,0 +1,52 @@
+using static TorchSharp.torch;
+
+namespace SerMtl;
+
+/// <summary>The number format <see cref="EmotionRecognizer"/> runs the model in.</summary>
+public enum InferenceDType
+{
+    /// <summary>32-bit floats, as the model is saved (the default).</summary>
+    Float32,
+
+    /// <summary>
+    /// bfloat16 weights and inputs: about half the memory, and faster on CPUs with BF16 instructions and on GPUs.
+    /// Probabilities move by a few 1e-3; the predicted emotion can change when two classes are close.
+    /// </summary>
+    BFloat16,
+}
+
+/// <summary>How <see cref="EmotionRecognizer"/> runs a model. The defaults suit most uses: CPU, float32, 20 s windows.</summary>
+public sealed record EmotionRecognizerOptions
+{
+    /// <summary>
+    /// Device to run on: null (the default) for the CPU, or e.g. <c>"cuda"</c> / <c>"cuda:1"</c>. CUDA needs a CUDA
+    /// backend package in the app (<c>TorchSharp-cuda-linux</c> or <c>TorchSharp-cuda-windows</c>);
+    /// <see cref="EmotionRecognizer.Load"/> fails with a clear error when it is not loaded.
+    /// </summary>
+    public Device? Device { get; init; }
+
+    /// <summary>
+    /// Recordings longer than this many seconds are split into windows of this length, spread evenly over the
+    /// recording so that neighbours overlap by at least 1 s (or a quarter of the window when that is less); each
+    /// window is predicted on its own and the results are aggregated (see <see cref="EmotionPrediction"/>). This
+    /// bounds memory and time, which grow with the square of the length in the transformer. Null runs every
+    /// recording whole. Default 20.
+    /// </summary>
+    public double? MaxWindowSeconds { get; init; } = 20;
+
+    /// <summary>
+    /// Recordings (or windows of long recordings) per padded forward pass, in
+    /// <see cref="EmotionRecognizer.PredictBatch(IReadOnlyList{string})"/> and for the windows of one long recording.
+    /// Default 8.
+    /// </summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Number format of the weights and inputs; <see cref="InferenceDType.Float32"/> by default.</summary>
+    public InferenceDType DType { get; init; } = InferenceDType.Float32;
+
+    /// <summary>
+    /// When set, calls <c>torch.set_num_threads</c> with it on load. That setting is process-wide: it applies to
+    /// every TorchSharp computation in the process, not only this recognizer. Null leaves libtorch's default (the cores available).
+    /// </summary>
+    public int? Threads { get; init; }
+}

@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.IO.Compression;
+using SerMtl.Tests.Inference;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace SerMtl.Tests.Packaging;
+
+/// <summary>
+/// Packs SerMtl.Data and SerMtl.Core into a temporary folder feed and uses them as a NuGet consumer would: a fresh
+/// <c>dotnet new console</c> app that adds SerMtl.Core from that feed and the <c>libtorch-cpu-linux-x64</c>
+/// backend, then loads a saved model and predicts a WAV with <see cref="EmotionRecognizer"/>. Slow (a minute or
+/// two: two Release builds, a restore and a consumer build); filter it out while iterating with
+/// <c>--filter Category!=Packaging</c>.
+/// </summary>
+/// <remarks>
+/// The packages get a version unique to the run, and the consumer restores into a private packages folder with
+/// the machine's global packages folder as a read-only fallback: libtorch (~600 MB) comes from the cache, and
+/// nothing of this test is left in, or taken stale from, the global cache.
+/// </remarks>
+[Trait("Category", "Packaging")]
+public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(8);
+    private const string PatchMessage = "SerMtl: marked GLIBCXX_3.4.32 need weak";
+
+    private readonly string _root = Directory.CreateTempSubdirectory("sermtl-pack-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException e)
+        {
+            output.WriteLine($"could not delete {_root}: {e.Message}");
+        }
+    }
+
+    [Fact]
+    public void PackedPackages_WorkInAFreshConsoleApp()
+    {
+        var version = "0.0.0-consumertest." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        var feed = Directory.CreateDirectory(Path.Combine(_root, "feed")).FullName;
+
+        // 1. Pack, as 'dotnet pack' does for a release (package validation runs as part of it).
+        foreach (var project in new[] { "src/SerMtl.Data/SerMtl.Data.csproj", "src/SerMtl.Core/SerMtl.Core.csproj" })
+            DotnetProcess.RunChecked(TestPaths.RepoRoot, StepTimeout, "pack", project, "-c", "Release", "-o", feed, $"-p:Version={version}", "-nodeReuse:false");
+        CheckPackage(Path.Combine(feed, $"SerMtl.Data.{version}.nupkg"), "SerMtl.Data", expectTargets: false);
+        CheckPackage(Path.Combine(feed, $"SerMtl.Core.{version}.nupkg"), "SerMtl.Core", expectTargets: true);
+        Assert.True(File.Exists(Path.Combine(feed, $"SerMtl.Data.{version}.snupkg")), "no SerMtl.Data symbol package");
+        Assert.True(File.Exists(Path.Combine(feed, $"SerMtl.Core.{version}.snupkg")), "no SerMtl.Core symbol package");
+
+        // 2. A fresh console app that takes SerMtl from the folder feed and libtorch from the cache.
+        var globalPackages = GlobalPackagesFolder();
+        File.WriteAllText(Path.Combine(_root, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config>
+                <add key="globalPackagesFolder" value="{Path.Combine(_root, "packages")}" />
+              </config>
+              <fallbackPackageFolders>
+                <clear />
+                <add key="machine" value="{globalPackages}" />
+              </fallbackPackageFolders>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        DotnetProcess.RunChecked(_root, StepTimeout, "new", "console", "-o", "app", "--framework", "net10.0");
+        var app = Path.Combine(_root, "app");
+        DotnetProcess.RunChecked(app, StepTimeout, "add", "package", "SerMtl.Core", "--version", version);
+        DotnetProcess.RunChecked(app, StepTimeout, "add", "package", "libtorch-cpu-linux-x64", "--version", "2.10.0");
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using System.Globalization;
+            using SerMtl;
+
+            using var recognizer = EmotionRecognizer.Load(args[0]);
+            var prediction = recognizer.Predict(args[1]);
+            Console.WriteLine($"RESULT label {prediction.Label}");
+            foreach (var (label, p) in prediction.Probabilities)
+                Console.WriteLine($"RESULT p {label} {p.ToString("R", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"RESULT transcript {prediction.Transcript}");
+            """);
+
+        // 3. A model saved as the trainer saves it, and what this build of the library predicts with it.
+        var modelDir = Path.Combine(_root, "model");
+        SavedModelFixture.Create(modelDir);
+        var wav = Path.Combine(TestPaths.TinyGroup, "a.wav");
+        EmotionPrediction expected;
+        using (var recognizer = EmotionRecognizer.Load(modelDir)) expected = recognizer.Predict(wav);
+
+        // 4. Build (the package's buildTransitive step patches libLibTorchSharp.so in the output) and run.
+        var build = DotnetProcess.RunChecked(app, StepTimeout, "build", "-v:n", "-nodeReuse:false");
+        Assert.True(build.Contains(PatchMessage, StringComparison.Ordinal),
+            $"the consumer build did not run SerMtl.Core's buildTransitive native-load fix ('{PatchMessage}' not in the log):\n{DotnetProcess.Tail(build)}");
+        var run = DotnetProcess.RunChecked(app, StepTimeout, "run", "--no-build", "--", modelDir, wav);
+        output.WriteLine(string.Join('\n', run.Split('\n').Where(l => l.StartsWith("RESULT", StringComparison.Ordinal))));
+
+        var lines = run.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
+        Assert.Contains($"RESULT label {expected.Label}", lines);
+        Assert.Contains($"RESULT transcript {expected.Transcript}", lines);
+        var probabilities = lines.Where(l => l.StartsWith("RESULT p ", StringComparison.Ordinal)).Select(l => l.Split(' ')).ToList();
+        Assert.Equal(SavedModelFixture.Labels, probabilities.Select(f => f[2]));
+        foreach (var f in probabilities)
+            Assert.Equal(expected.Probabilities[f[2]], float.Parse(f[3], CultureInfo.InvariantCulture), tolerance: 1e-5);
+
+        // 5. The control: the same app with TorchSharp's unpatched library, where this system needs the fix.
+        var torchSharpVersion = typeof(Tensor).Assembly.GetName().Version!;
+        var unpatched = Path.Combine(globalPackages, "torchsharp", $"{torchSharpVersion.Major}.{torchSharpVersion.Minor}.{torchSharpVersion.Build}",
+            "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        var inOutput = Directory.GetFiles(Path.Combine(app, "bin"), "libLibTorchSharp.so", SearchOption.AllDirectories).Single();
+        if (!File.Exists(unpatched))
+        {
+            output.WriteLine($"control skipped: {unpatched} not found");
+            return;
+        }
+        File.Copy(unpatched, inOutput, overwrite: true);
+        var (exit, control) = DotnetProcess.Run(app, StepTimeout, "run", "--no-build", "--", modelDir, wav);
+        if (exit == 0)
+            output.WriteLine("control: the unpatched library loads on this system too (its libstdc++ has GLIBCXX_3.4.32); the fix is not needed here");
+        else
+            Assert.Contains("libtorch", control, StringComparison.OrdinalIgnoreCase); // TorchSharp's (misleading) missing-backend error
+    }
+
+    private static void CheckPackage(string path, string id, bool expectTargets)
+    {
+        Assert.True(File.Exists(path), $"{path} was not created");
+        using var zip = ZipFile.OpenRead(path);
+        var entries = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+        string[] required = [$"lib/net8.0/{id}.dll", $"lib/net8.0/{id}.xml", "README.md", "LICENSE", $"{id}.nuspec"];
+        foreach (var entry in required.Concat(expectTargets ? ["buildTransitive/SerMtl.Core.targets"] : []))
+            Assert.True(entries.Contains(entry), $"{Path.GetFileName(path)} lacks {entry}; it has {string.Join(", ", entries.Order())}");
+
+        using var nuspec = new StreamReader(zip.GetEntry($"{id}.nuspec")!.Open());
+        var text = nuspec.ReadToEnd();
+        foreach (var element in new[] { "<license type=\"expression\">MIT</license>", "<readme>README.md</readme>", "<repository type=\"git\"", "<description>" })
+            Assert.True(text.Contains(element, StringComparison.Ordinal), $"{id}.nuspec lacks {element}:\n{text}");
+    }
+
+    /// <summary>The machine's global packages folder, as NuGet resolves it (NUGET_PACKAGES or ~/.nuget/packages).</summary>
+    private static string GlobalPackagesFolder()
+    {
+        var listing = DotnetProcess.RunChecked(Path.GetTempPath(), TimeSpan.FromMinutes(2), "nuget", "locals", "global-packages", "--list");
+        const string prefix = "global-packages:";
+        var line = listing.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))
+            ?? throw new Xunit.Sdk.XunitException($"'dotnet nuget locals global-packages --list' printed no folder:\n{listing}");
+        return line[prefix.Length..].Trim();
+    }
+}
