@@ -19,9 +19,6 @@ namespace SerMtl.Modeling;
 /// </remarks>
 internal static class FastLinear
 {
-    // Temporary experiment switch (removed before commit).
-    private static string Mode => Environment.GetEnvironmentVariable("SERMTL_LINEAR") ?? "conv1d";
-
     /// <summary>
     /// x: [..., in]; weight: [out, in]; bias: [out] or null. Returns [..., out], contiguous. Inside
     /// <see cref="MixedPrecision.Use"/> float32 operands are cast to the compute type first.
@@ -32,7 +29,7 @@ internal static class FastLinear
         x = MixedPrecision.Cast(x);
         weight = MixedPrecision.Cast(weight);
         bias = MixedPrecision.CastOrNull(bias);
-        if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32 || x.dim() < 2 || Mode == "linear")
+        if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32 || x.dim() < 2 || x.numel() == 0)
             return nn.functional.linear(x, weight, bias).MoveToOuterDisposeScope();
 
         var inFeatures = x.shape[^1];
@@ -41,20 +38,9 @@ internal static class FastLinear
         var outShape = x.shape.ToArray();
         outShape[^1] = outFeatures;
         var dilation = get_num_threads() == 1 ? 2L : 1L;
-        Tensor y;
-        if (Mode == "conv2d")
-        {
-            // [N, in] as a channels-last [1, in, 1, N] image: oneDNN then writes a channels-last output, i.e. [N, out] rows.
-            var image = x.reshape(1, 1, rows, inFeatures).permute(0, 3, 1, 2);
-            y = nn.functional.conv2d(image, weight.view(outFeatures, inFeatures, 1, 1), bias, dilation: [dilation, dilation])
-                .permute(0, 2, 3, 1).reshape(outShape);
-        }
-        else
-        {
-            var columns = x.reshape(1, rows, inFeatures).transpose(1, 2);                                   // [1, in, N] view
-            y = nn.functional.conv1d(columns, weight.unsqueeze(-1), bias, dilation: dilation)               // [1, out, N]
-                .transpose(1, 2).reshape(outShape);
-        }
+        var columns = x.reshape(1, rows, inFeatures).transpose(1, 2);                                    // [1, in, N] view
+        var y = nn.functional.conv1d(columns, weight.unsqueeze(-1), bias, dilation: dilation)            // [1, out, N]
+            .transpose(1, 2).reshape(outShape);                                                          // [..., out] view
         return y.contiguous().MoveToOuterDisposeScope();
     }
 }

@@ -39,7 +39,7 @@ public class BenchCommandTests(ITestOutputHelper output)
         foreach (var key in new[]
         {
             "inference_ms", "train_step_ms", "peak_rss_mb", "inference_peak_rss_mb", "train_peak_rss_mb", "gflops",
-            "train_gflops", "gemm_gflops", "gemm_gflops_linear", "gemm_gflops_conv1x1",
+            "train_gflops", "gemm_gflops", "gemm_gflops_linear", "gemm_gflops_model_path",
             "utterances_per_second_batch1", "utterances_per_second_batchN",
         })
         {
@@ -54,6 +54,10 @@ public class BenchCommandTests(ITestOutputHelper output)
         Assert.Equal(8, root.GetProperty("throughput_clips").GetInt32());
         Assert.False(root.GetProperty("feature_encoder_frozen").GetBoolean());
         Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("machine").GetString()));
+        Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("allocator").GetString()));
+        if (OperatingSystem.IsLinux())
+            foreach (var key in new[] { "inference_page_faults", "train_step_page_faults", "load_average_before" })
+                Assert.Equal(JsonValueKind.Number, root.GetProperty(key).ValueKind);
         // The peak covers every phase.
         Assert.True(root.GetProperty("peak_rss_mb").GetDouble() >= root.GetProperty("train_peak_rss_mb").GetDouble());
     }

@@ -57,6 +57,14 @@ public class FastLinearTests
     }
 
     [Fact]
+    public void Apply_EmptyBatch_GivesAnEmptyResult()
+    {
+        using var scope = NewDisposeScope();
+        var y = FastLinear.Apply(zeros(0, 5, 16), randn(8, 16), randn(8));
+        Assert.Equal(new long[] { 0, 5, 8 }, y.shape);
+    }
+
+    [Fact]
     public void Apply_UnderMixedPrecision_ComputesInBFloat16AndGivesFloat32Gradients()
     {
         manual_seed(3);
