@@ -13,18 +13,26 @@ namespace SerMtl.Runtime;
 /// memory in the process (no <c>mmap</c>ped chunks, no trimming) removes nearly all of them; the price is that the
 /// resident size stays at its high-water mark instead of shrinking after a peak. This is opt-in: a library should
 /// not change a process's allocator behind its back.
+/// <para>
+/// Threads that already own a secondary malloc arena keep it, and glibc unmaps a secondary arena's heaps whenever
+/// they empty, whatever the trim threshold. Call this first thing in <c>Main</c>, before any tensor exists, or, more
+/// reliably, start the process with <c>MALLOC_ARENA_MAX=1</c> in its environment (measured on the 2-core VM: a
+/// wav2vec2-base inference went from 1 700 page faults to ~130 with it).
+/// </para>
 /// </remarks>
-internal static class NativeAllocator
+public static class NativeAllocator
 {
     private const int TrimThreshold = -1; // M_TRIM_THRESHOLD
     private const int MmapMax = -4;       // M_MMAP_MAX
+    private const int ArenaMax = -8;      // M_ARENA_MAX
 
     /// <summary>Whether <see cref="RetainFreedMemory"/> has taken effect in this process.</summary>
     public static bool IsRetainingFreedMemory { get; private set; }
 
     /// <summary>
-    /// Tells glibc malloc to serve every block from its heaps (<c>M_MMAP_MAX = 0</c>) and never trim them
-    /// (<c>M_TRIM_THRESHOLD</c> at its maximum), so freed tensor memory is reused without page faults. Returns false
+    /// Tells glibc malloc to serve every block from its heaps (<c>M_MMAP_MAX = 0</c>), never trim them
+    /// (<c>M_TRIM_THRESHOLD</c> at its maximum) and create no more arenas (<c>M_ARENA_MAX = 1</c>), so freed tensor
+    /// memory is reused without page faults. Returns false
     /// where that is not possible (not Linux, or a C library without <c>mallopt</c>); nothing changes then.
     /// </summary>
     public static bool RetainFreedMemory()
@@ -32,7 +40,7 @@ internal static class NativeAllocator
         if (!OperatingSystem.IsLinux()) return false;
         try
         {
-            var ok = Mallopt(MmapMax, 0) == 1 && Mallopt(TrimThreshold, int.MaxValue) == 1;
+            var ok = Mallopt(MmapMax, 0) == 1 && Mallopt(TrimThreshold, int.MaxValue) == 1 && Mallopt(ArenaMax, 1) == 1;
             IsRetainingFreedMemory |= ok;
             return ok;
         }

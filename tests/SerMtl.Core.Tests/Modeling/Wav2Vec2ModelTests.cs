@@ -129,6 +129,26 @@ public class Wav2Vec2ModelTests
     }
 
     [Fact]
+    public void Forward_PaddedBatchOnCpu_RunsTheFeatureEncoderPerUtteranceAndZeroesPaddedFrames()
+    {
+        manual_seed(13);
+        using var model = new Wav2Vec2Model(TinyGroup);
+        model.eval();
+        var waves = Waveforms(9, 9000, 3100, 6000);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        using var batch = WaveformBatch.Create(waves, model.Preprocessing);
+        using var output = model.Forward(batch);
+        var frames = output.FrameLengths.data<long>().ToArray();
+        Assert.Equal(output.ExtractFeatures.shape[1], frames[0]);
+        for (var i = 1; i < waves.Length; i++)
+        {
+            var padding = output.ExtractFeatures[i].narrow(0, frames[i], frames[0] - frames[i]);
+            Assert.Equal(0f, padding.abs().max().item<float>());
+        }
+    }
+
+    [Fact]
     public void Forward_Eval_IsDeterministicDespiteDropoutLayerDropAndSpecAugment()
     {
         var config = TinyGroup with { HiddenDropout = 0.5, AttentionDropout = 0.5, ActivationDropout = 0.5, FeatProjDropout = 0.5, LayerDrop = 0.5, MaskTimeProb = 0.5, MaskFeatureProb = 0.5 };
