@@ -26,6 +26,7 @@ internal sealed class ConvLayerBlock : nn.Module<Tensor, Tensor?, Tensor>
     {
         Kernel = kernel;
         Stride = stride;
+        OutChannels = outChannels;
         _conv = nn.Conv1d(inChannels, outChannels, kernel, stride: stride, bias: bias);
         _norm = norm switch
         {
@@ -38,6 +39,8 @@ internal sealed class ConvLayerBlock : nn.Module<Tensor, Tensor?, Tensor>
     }
 
     public long Kernel { get; }
+
+    public long OutChannels { get; }
 
     public long Stride { get; }
 
@@ -64,8 +67,17 @@ internal sealed class ConvLayerBlock : nn.Module<Tensor, Tensor?, Tensor>
         x = MixedPrecision.Cast(x);
         var weight = MixedPrecision.Cast(_conv.weight!);
         var bias = MixedPrecision.CastOrNull(_conv.bias);
-        if (x.shape[1] != 1)
+        if (x.shape[1] != 1 && (x.shape[0] != 1 || x.numel() > FastLinear.NativeConvolutionLimit || x.dtype != ScalarType.Float32))
             return nn.functional.conv1d(x, weight, bias, stride: Stride).MoveToOuterDisposeScope();
+        if (x.shape[1] != 1)
+        {
+            // A small single utterance: the same product over [C_in * K, T] windows (see FastLinear.NativeConvolutionLimit).
+            var (inChannels, frames) = (x.shape[1], (x.shape[2] - Kernel) / Stride + 1);
+            var columns = x.unfold(2, Kernel, Stride).permute(0, 1, 3, 2).reshape(1, inChannels * Kernel, frames); // [1, C_in*K, T]
+            var product = weight.reshape(weight.shape[0], inChannels * Kernel).matmul(columns);                     // [1, C_out, T]
+            if (bias is not null) product = product + bias.unsqueeze(-1);
+            return product.MoveToOuterDisposeScope();
+        }
         var windows = x.squeeze(1).unfold(1, Kernel, Stride);                          // [B, T, K] view
         var y = weight.view(weight.shape[0], Kernel).matmul(windows.transpose(1, 2)); // [B, C_out, T]
         if (bias is not null) y = y + bias.unsqueeze(-1);
@@ -133,6 +145,9 @@ internal sealed class FeatureEncoder : nn.Module<Tensor, long[]?, Tensor>
     [ComponentName(Name = "conv_layers")]
     private readonly ModuleList<ConvLayerBlock> _convLayers;
 
+    /// <summary>First-layer output size (elements, whole batch) above which a CPU batch runs one utterance at a time.</summary>
+    internal const long PerUtteranceThreshold = 4L << 20;
+
     public FeatureEncoder(Wav2Vec2Config config) : base(nameof(FeatureEncoder))
     {
         var layers = new List<ConvLayerBlock>();
@@ -160,14 +175,17 @@ internal sealed class FeatureEncoder : nn.Module<Tensor, long[]?, Tensor>
     /// a fifth of the sample rate), and running the whole batch at once multiplies them by B: on the 2-core VM this
     /// project is measured on, a batch of eight 5 s clips then took 5.6 s in the feature encoder, nearly all of it
     /// page faults on ~1.5 GB of fresh memory per call, against 8 x 0.15 s one at a time. Skipping the padding also
-    /// saves its convolutions. Elsewhere (CUDA) the batch runs at once and padded frames hold whatever the
+    /// saves its convolutions. Small batches (first layer output up to <see cref="PerUtteranceThreshold"/> elements,
+    /// e.g. the demo's model) and other devices (CUDA) run at once; padded frames then hold whatever the
     /// convolutions make of the padding.
     /// </remarks>
     public override Tensor forward(Tensor waveforms, long[]? sampleLengths)
     {
         using var scope = NewDisposeScope();
         var batch = waveforms.shape[0];
-        if (batch == 1 || waveforms.device_type != DeviceType.CPU)
+        var first = _convLayers[0];
+        var firstLayerElements = batch * first.OutChannels * ((waveforms.shape[1] - first.Kernel) / first.Stride + 1);
+        if (batch == 1 || waveforms.device_type != DeviceType.CPU || firstLayerElements <= PerUtteranceThreshold)
             return Run(waveforms, sampleLengths).MoveToOuterDisposeScope();
 
         var frames = waveforms.shape[1];

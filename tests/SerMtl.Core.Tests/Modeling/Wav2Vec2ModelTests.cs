@@ -134,7 +134,8 @@ public class Wav2Vec2ModelTests
         manual_seed(13);
         using var model = new Wav2Vec2Model(TinyGroup);
         model.eval();
-        var waves = Waveforms(9, 9000, 3100, 6000);
+        // Long enough that the first layer's output (3 x 16 channels x 90 000 frames) passes the per-utterance threshold.
+        var waves = Waveforms(9, 450000, 150000, 300000);
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         using var batch = WaveformBatch.Create(waves, model.Preprocessing);
