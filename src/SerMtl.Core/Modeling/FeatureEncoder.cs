@@ -57,9 +57,11 @@ internal sealed class ConvLayerBlock : nn.Module<Tensor, Tensor?, Tensor>
     }
 
     /// <summary>
-    /// The convolution [B, C_in, S] -> [B, C_out, T]. The waveform layer (one input channel) is written as a product of
-    /// the weight [C_out, K] with the strided windows of the signal [B, K, T] (a view): libtorch's convolution kernels
-    /// handle a single input channel poorly (measured 7 to 50 times slower than the product on the 2-core test machine).
+    /// The convolution [B, C_in, S] -> [B, C_out, T]. The waveform layer (one input channel), and any small float32
+    /// single utterance (see <see cref="FastLinear.NativeConvolutionLimit"/>), is written as a product of the weight
+    /// [C_out, C_in * K] with the strided windows of the input [B, C_in * K, T] (a view when C_in is 1): libtorch's
+    /// convolution kernels handle a single input channel poorly (measured 7 to 50 times slower than the product on
+    /// the 2-core test machine).
     /// </summary>
     private Tensor Convolve(Tensor x)
     {
@@ -67,22 +69,18 @@ internal sealed class ConvLayerBlock : nn.Module<Tensor, Tensor?, Tensor>
         x = MixedPrecision.Cast(x);
         var weight = MixedPrecision.Cast(_conv.weight!);
         var bias = MixedPrecision.CastOrNull(_conv.bias);
-        if (x.shape[1] != 1 && (x.shape[0] != 1 || x.numel() > FastLinear.NativeConvolutionLimit || x.dtype != ScalarType.Float32))
+        var (batch, inChannels) = (x.shape[0], x.shape[1]);
+        var smallSingle = batch == 1 && x.numel() <= FastLinear.NativeConvolutionLimit && x.dtype == ScalarType.Float32;
+        if (inChannels != 1 && !smallSingle)
             return nn.functional.conv1d(x, weight, bias, stride: Stride).MoveToOuterDisposeScope();
-        if (x.shape[1] != 1)
-        {
-            // A small single utterance: the same product over [C_in * K, T] windows (see FastLinear.NativeConvolutionLimit).
-            var (inChannels, frames) = (x.shape[1], (x.shape[2] - Kernel) / Stride + 1);
-            var columns = x.unfold(2, Kernel, Stride).permute(0, 1, 3, 2).reshape(1, inChannels * Kernel, frames); // [1, C_in*K, T]
-            var product = weight.reshape(weight.shape[0], inChannels * Kernel).matmul(columns);                     // [1, C_out, T]
-            if (bias is not null) product = product + bias.unsqueeze(-1);
-            return product.MoveToOuterDisposeScope();
-        }
-        var windows = x.squeeze(1).unfold(1, Kernel, Stride);                          // [B, T, K] view
-        var y = weight.view(weight.shape[0], Kernel).matmul(windows.transpose(1, 2)); // [B, C_out, T]
+        var columns = x.unfold(2, Kernel, Stride).permute(0, 1, 3, 2).reshape(batch, inChannels * Kernel, OutputLength(x.shape[2])); // [B, C_in*K, T]
+        var y = weight.reshape(weight.shape[0], inChannels * Kernel).matmul(columns);                                              // [B, C_out, T]
         if (bias is not null) y = y + bias.unsqueeze(-1);
         return y.MoveToOuterDisposeScope();
     }
+
+    /// <summary>Output frames of this layer for <paramref name="inputLength"/> input frames: floor((L - K) / S) + 1.</summary>
+    public long OutputLength(long inputLength) => (inputLength - Kernel) / Stride + 1;
 
     /// <summary>Initialisation of HF's <c>_init_weights</c>: Kaiming-normal conv weights, uniform conv bias, unit norms.</summary>
     public void ResetParameters()
@@ -184,12 +182,11 @@ internal sealed class FeatureEncoder : nn.Module<Tensor, long[]?, Tensor>
         using var scope = NewDisposeScope();
         var batch = waveforms.shape[0];
         var first = _convLayers[0];
-        var firstLayerElements = batch * first.OutChannels * ((waveforms.shape[1] - first.Kernel) / first.Stride + 1);
+        var firstLayerElements = batch * first.OutChannels * first.OutputLength(waveforms.shape[1]);
         if (batch == 1 || waveforms.device_type != DeviceType.CPU || firstLayerElements <= PerUtteranceThreshold)
             return Run(waveforms, sampleLengths).MoveToOuterDisposeScope();
 
-        var frames = waveforms.shape[1];
-        foreach (var layer in _convLayers) frames = (frames - layer.Kernel) / layer.Stride + 1;
+        var frames = _convLayers.Aggregate(waveforms.shape[1], (length, layer) => layer.OutputLength(length));
         var outputs = new Tensor[batch];
         for (var i = 0; i < batch; i++)
         {
@@ -211,12 +208,11 @@ internal sealed class FeatureEncoder : nn.Module<Tensor, long[]?, Tensor>
             Tensor? validFrames = null;
             if (lengths is not null)
             {
-                lengths = lengths.Select(l => (l - layer.Kernel) / layer.Stride + 1).ToArray();
+                lengths = lengths.Select(layer.OutputLength).ToArray();
             }
             if (lengths is not null && layer.UsesFrameMask)
             {
-                var frames = (x.shape[2] - layer.Kernel) / layer.Stride + 1;
-                validFrames = arange(frames, device: x.device).unsqueeze(0) < tensor(lengths, device: x.device).unsqueeze(1); // [B, T]
+                validFrames = arange(layer.OutputLength(x.shape[2]), device: x.device).unsqueeze(0) < tensor(lengths, device: x.device).unsqueeze(1); // [B, T]
             }
             x = layer.call(x, validFrames);
         }
