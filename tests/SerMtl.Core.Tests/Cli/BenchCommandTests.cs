@@ -52,7 +52,7 @@ public class BenchCommandTests(ITestOutputHelper output)
         Assert.Equal(dtype, root.GetProperty("dtype").GetString());
         Assert.Equal(0.5, root.GetProperty("seconds").GetDouble());
         Assert.Equal(8, root.GetProperty("throughput_clips").GetInt32());
-        Assert.False(root.GetProperty("feature_encoder_frozen").GetBoolean());
+        Assert.True(root.GetProperty("feature_encoder_frozen").GetBoolean()); // SerTrainer's default
         Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("machine").GetString()));
         Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("allocator").GetString()));
         if (OperatingSystem.IsLinux())
@@ -63,9 +63,9 @@ public class BenchCommandTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Text_SkipTrainAndFrozenEncoder_SaysSoAndLeavesTheTrainingFiguresOut()
+    public void Text_SkipTrain_SaysSoAndLeavesTheTrainingFiguresOut()
     {
-        var (exit, text) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-train", "--freeze-feature-encoder");
+        var (exit, text) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-train");
         Assert.Equal(ExitCodes.Success, exit);
         Assert.Contains("training step    skipped", text);
         Assert.Contains("utterances/s at batch 1", text);
@@ -74,6 +74,16 @@ public class BenchCommandTests(ITestOutputHelper output)
         using var doc = JsonDocument.Parse(json);
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("train_step_ms").ValueKind);
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("train_peak_rss_mb").ValueKind);
+    }
+
+    [Fact]
+    public void Json_TrainFeatureEncoder_TrainsItAndSaysSo()
+    {
+        var (exit, json) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--train-feature-encoder", "--json");
+        Assert.Equal(ExitCodes.Success, exit);
+        using var doc = JsonDocument.Parse(json);
+        Assert.False(doc.RootElement.GetProperty("feature_encoder_frozen").GetBoolean());
+        Assert.True(doc.RootElement.GetProperty("train_step_ms").GetDouble() > 0);
     }
 
     [Theory]
