@@ -242,8 +242,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
     /// <summary>
     /// Median milliseconds of a training step on one clip: forward in training mode (dropout, SpecAugment), CE + 0.1
     /// CTC against a random label and transcript, backward, AdamW step (the feature encoder frozen unless the caller
-    /// unfroze it). In bfloat16 the model keeps float32 weights
-    /// and computes in bfloat16.
+    /// unfroze it). In bfloat16 the model keeps float32 weights and computes in bfloat16.
     /// </summary>
     private static (double Milliseconds, double? PageFaults) MeasureTrainingStep(SerMtlModel model, float[] clip, ScalarType computeDtype, CancellationToken cancellationToken)
     {

@@ -69,12 +69,10 @@ internal sealed class ConvLayerBlock : nn.Module<Tensor, Tensor?, Tensor>
         x = MixedPrecision.Cast(x);
         var weight = MixedPrecision.Cast(_conv.weight!);
         var bias = MixedPrecision.CastOrNull(_conv.bias);
-        var (batch, inChannels) = (x.shape[0], x.shape[1]);
-        var smallSingle = batch == 1 && x.numel() <= FastLinear.NativeConvolutionLimit && x.dtype == ScalarType.Float32;
+        var smallSingle = x.shape[0] == 1 && x.numel() <= FastLinear.NativeConvolutionLimit && x.dtype == ScalarType.Float32;
         if (!smallSingle)
             return nn.functional.conv1d(x, weight, bias, stride: Stride).MoveToOuterDisposeScope();
-        var columns = x.unfold(2, Kernel, Stride).permute(0, 1, 3, 2).reshape(batch, inChannels * Kernel, OutputLength(x.shape[2])); // [B, C_in*K, T]
-        var y = weight.reshape(weight.shape[0], inChannels * Kernel).matmul(columns);                                              // [B, C_out, T]
+        var y = WindowedProduct.Apply(x, weight, Stride, groups: 1); // [B, C_out, T]
         if (bias is not null) y = y + bias.unsqueeze(-1);
         return y.MoveToOuterDisposeScope();
     }

@@ -59,28 +59,21 @@ internal sealed class WeightNormConv1d : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// The same convolution as one batched product per utterance: the padded input's windows [groups, C_in / groups * K,
-    /// T_out] (a copy, ~49 MB in bfloat16 for a 5 s clip of base, hence one utterance at a time) times the weight
-    /// [groups, C_out / groups, C_in / groups * K]. In bfloat16 on the CPU libtorch's grouped convolution ran at ~190
-    /// GFLOP/s on the 2-core test machine, this product at ~450 (12.5 -> 6.5 ms for a 5 s clip). Only without autograd:
-    /// backward would keep the windows.
+    /// The same convolution as a <see cref="WindowedProduct"/> per utterance (its windows are a copy, ~49 MB in bfloat16
+    /// for a 5 s clip of base, hence one utterance at a time). In bfloat16 on the CPU libtorch's grouped convolution ran
+    /// at ~190 GFLOP/s on the 2-core test machine, this product at ~450 (12.5 -> 6.5 ms for a 5 s clip). Only without
+    /// autograd: backward would keep the windows.
     /// </summary>
     private Tensor GroupedProduct(Tensor x, Tensor weight, Tensor bias)
     {
         using var scope = NewDisposeScope();
-        var (channels, kernel) = (x.shape[1], weight.shape[2]);
-        var groupChannels = channels / _groups;
-        var groupedWeight = weight.reshape(_groups, weight.shape[0] / _groups, groupChannels * kernel); // [G, C_out / G, C_in / G * K]
         var outputs = new Tensor[x.shape[0]];
         for (var b = 0; b < outputs.Length; b++)
         {
-            var padded = nn.functional.pad(x[b], [_padding, _padding]);                                // [C, T + 2p]
-            var frames = padded.shape[1] - kernel + 1;
-            var windows = padded.view(_groups, groupChannels, -1).unfold(2, kernel, 1)                  // [G, C_in / G, T_out, K] view
-                .permute(0, 1, 3, 2).reshape(_groups, groupChannels * kernel, frames);                 // [G, C_in / G * K, T_out]
-            outputs[b] = groupedWeight.matmul(windows).view(channels, frames);                         // [C_out, T_out]
+            var padded = nn.functional.pad(x.narrow(0, b, 1), [_padding, _padding]); // [1, C, T + 2p]
+            outputs[b] = WindowedProduct.Apply(padded, weight, stride: 1, _groups);   // [1, C_out, T_out]
         }
-        return stack(outputs).add_(bias.unsqueeze(-1)).MoveToOuterDisposeScope();
+        return cat(outputs, 0).add_(bias.unsqueeze(-1)).MoveToOuterDisposeScope();
     }
 
     /// <summary>HF: v ~ N(0, 2·sqrt(1 / (K·C_in))), bias 0, then g = ||v|| so the effective weight starts at v.</summary>

@@ -45,10 +45,12 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor>
         var (b, t, h) = (x.shape[0], x.shape[1], x.shape[2]);
         var headDim = h / _heads;
         Tensor Heads(Linear proj) => FastLinear.Apply(x, proj.weight!, proj.bias).view(b, t, _heads, headDim).transpose(1, 2); // [B, nH, T, d]
+        var (q, k, v) = (Heads(_qProj), Heads(_kProj), Heads(_vProj));
+        var dropout = training ? _dropout : 0.0;
         // SDPA scales by 1/sqrt(d), as HF scales the queries.
         var context = is_grad_enabled() || x.device_type != DeviceType.CPU
-            ? nn.functional.scaled_dot_product_attention(Heads(_qProj), Heads(_kProj), Heads(_vProj), attendable, training ? _dropout : 0.0) // [B, nH, T, d]
-            : Attend(Heads(_qProj), Heads(_kProj), Heads(_vProj), attendable, training ? _dropout : 0.0);
+            ? nn.functional.scaled_dot_product_attention(q, k, v, attendable, dropout) // [B, nH, T, d]
+            : Attend(q, k, v, attendable, dropout);
         return FastLinear.Apply(context.transpose(1, 2).reshape(b, t, h), _outProj.weight!, _outProj.bias).MoveToOuterDisposeScope();
     }
 
