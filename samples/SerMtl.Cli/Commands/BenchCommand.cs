@@ -30,7 +30,8 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
     public string Summary => "Measure inference and training speed and memory of a wav2vec2-base-sized model";
 
     public string Help => """
-        Usage: sermtl bench [--seconds S] [--threads N] [--batch N] [--dtype float32|bfloat16] [--json]
+        Usage: sermtl bench [--seconds S] [--threads N] [--batch N] [--dtype float32|bfloat16]
+                            [--optimizer-state float32|bfloat16] [--gradient-checkpointing] [--json]
 
         Builds a wav2vec2-base-sized model (the base config, random weights, CTC and emotion heads; LayerDrop off so
         every step does the same work) and measures, on this machine:
@@ -58,7 +59,13 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
                                        (bfloat16 compute, float32 master weights)
           --train-feature-encoder      train the convolutional feature encoder too (SerTrainer's
                                        WithFrozenFeatureEncoder(false))
+          --optimizer-state P          float32 (default) or bfloat16: AdamW's moments (SerTrainer's
+                                       WithOptimizerState), bfloat16 with stochastic rounding
+          --gradient-checkpointing     recompute each transformer layer in the backward pass instead of keeping
+                                       its activations (SerTrainer's WithGradientCheckpointing)
           --skip-train                 do not measure the training step
+          --skip-inference             do not measure inference and throughput (the training step's peak RSS is
+                                       then that of a process that did nothing else)
           --system-malloc              leave the C allocator as it is (to measure what the tuning is worth)
           --json                       print one JSON object: inference_ms, train_step_ms, peak_rss_mb, gflops,
                                        gemm_gflops, threads, dtype, utterances_per_second_batch1,
@@ -76,11 +83,16 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         var dtype = args.Choice("dtype", "float32", "float32", "bfloat16") == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
         var freeze = !args.Flag("train-feature-encoder");
         var skipTrain = args.Flag("skip-train");
+        var skipInference = args.Flag("skip-inference");
+        var optimizerState = args.Choice("optimizer-state", "float32", "float32", "bfloat16") == "bfloat16"
+            ? OptimizerStatePrecision.BFloat16 : OptimizerStatePrecision.Float32;
+        var checkpointing = args.Flag("gradient-checkpointing");
         var systemMalloc = args.Flag("system-malloc");
         var json = args.Flag("json");
         // Hidden, for tests: a config.json to use instead of wav2vec2-base (e.g. a tiny model).
         var configPath = args.Option("config");
         if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
+        if (skipTrain && skipInference) throw new UsageException("--skip-train and --skip-inference leave nothing to measure");
 
         var config = (configPath is null ? Wav2Vec2Config.Base : Wav2Vec2Config.FromJsonFile(configPath)) with { LayerDrop = 0 };
         var samples = (long)Math.Round(seconds * SampleRate);
@@ -104,25 +116,29 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         var clip = RandomWaveform(samples, new Random(1));
 
         // Inference and throughput in the requested dtype.
-        if (dtype != ScalarType.Float32) model.to(dtype);
-        model.eval();
-        HostInfo.ResetPeak();
-        var (inferenceMs, inferenceFaults) = Median(2, InferenceRuns, cancellationToken, () => Infer(model, [clip]));
-        var inferencePeak = HostInfo.PeakResidentMegabytes();
-        phasePeaks.Add(inferencePeak);
-
+        double? inferenceMs = null, inferenceFaults = null, inferencePeak = null, perSecond1 = null, perSecondN = null;
         var clips = ThroughputClips(Math.Max(2 * batch, 8), config.ReceptiveField);
-        HostInfo.ResetPeak();
-        var perSecond1 = Throughput(model, clips, 1, cancellationToken);
-        var perSecondN = Throughput(model, clips, batch, cancellationToken);
-        phasePeaks.Add(HostInfo.PeakResidentMegabytes());
+        if (!skipInference)
+        {
+            if (dtype != ScalarType.Float32) model.to(dtype);
+            model.eval();
+            HostInfo.ResetPeak();
+            (inferenceMs, inferenceFaults) = Median(2, InferenceRuns, cancellationToken, () => Infer(model, [clip]));
+            inferencePeak = HostInfo.PeakResidentMegabytes();
+            phasePeaks.Add(inferencePeak.Value);
+
+            HostInfo.ResetPeak();
+            perSecond1 = Throughput(model, clips, 1, cancellationToken);
+            perSecondN = Throughput(model, clips, batch, cancellationToken);
+            phasePeaks.Add(HostInfo.PeakResidentMegabytes());
+        }
 
         double? trainMs = null, trainPeak = null, trainFaults = null;
         if (!skipTrain)
         {
             if (dtype != ScalarType.Float32) model.to(ScalarType.Float32);
             HostInfo.ResetPeak();
-            (trainMs, trainFaults) = MeasureTrainingStep(model, clip, dtype, cancellationToken);
+            (trainMs, trainFaults) = MeasureTrainingStep(model, clip, dtype, optimizerState, checkpointing, cancellationToken);
             trainPeak = HostInfo.PeakResidentMegabytes();
             phasePeaks.Add(trainPeak.Value);
         }
@@ -146,6 +162,8 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         result["train_dtype"] = skipTrain ? null : dtype == ScalarType.BFloat16 ? "bfloat16 mixed (float32 master weights)" : "float32";
         result["seconds"] = seconds;
         result["feature_encoder_frozen"] = freeze;
+        result["optimizer_state"] = optimizerState == OptimizerStatePrecision.BFloat16 ? "bfloat16" : "float32";
+        result["gradient_checkpointing"] = checkpointing;
         result["utterances_per_second_batch1"] = perSecond1;
         result["utterances_per_second_batchN"] = perSecondN;
         result["batch"] = batch;
@@ -244,10 +262,12 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
     /// CTC against a random label and transcript, backward, AdamW step (the feature encoder frozen unless the caller
     /// unfroze it). In bfloat16 the model keeps float32 weights and computes in bfloat16.
     /// </summary>
-    private static (double Milliseconds, double? PageFaults) MeasureTrainingStep(SerMtlModel model, float[] clip, ScalarType computeDtype, CancellationToken cancellationToken)
+    private static (double Milliseconds, double? PageFaults) MeasureTrainingStep(SerMtlModel model, float[] clip, ScalarType computeDtype,
+        OptimizerStatePrecision optimizerState, bool checkpointing, CancellationToken cancellationToken)
     {
         model.train();
-        using var optimizer = OptimizerFactory.AdamW(model, 5e-5, (0.9, 0.999), 1e-8, 0.01);
+        model.Backbone.GradientCheckpointing = checkpointing;
+        using var optimizer = OptimizerFactory.AdamW(model, 5e-5, (0.9, 0.999), 1e-8, 0.01, optimizerState);
         var loss = new MultiTaskLoss(CtcWeight);
         using var inputs = WaveformBatch.Create([clip], model.Backbone.Preprocessing);
         var frames = model.Backbone.Config.OutputLength(clip.Length);
@@ -265,9 +285,11 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
             using var output = model.Forward(inputs);
             var result = loss.Compute(output.EmotionLogits, labels, output.CtcLogits, output.FrameLengths, targets, targetLengths);
             result.Total.backward();
+            RecomputedLayer.ThrowIfRecomputationFailed();
             optimizer.step();
         });
         model.zero_grad(true); // set to none: no gradient memory between steps
+        model.Backbone.GradientCheckpointing = false;
         model.eval();
         return measured;
     }
@@ -323,7 +345,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         _out.WriteLine($"inference        {F("inference_ms", "0.0")} ms ({F("gflops", "0")} GFLOP/s), peak RSS {F("inference_peak_rss_mb", "0")} MB, {F("inference_page_faults", "0")} page faults");
         _out.WriteLine(r["train_step_ms"] is null
             ? "training step    skipped"
-            : $"training step    {F("train_step_ms", "0")} ms ({F("train_gflops", "0")} GFLOP/s, {r["train_dtype"]}{((bool)r["feature_encoder_frozen"]! ? ", feature encoder frozen" : "")}), peak RSS {F("train_peak_rss_mb", "0")} MB, {F("train_step_page_faults", "0")} page faults");
+            : $"training step    {F("train_step_ms", "0")} ms ({F("train_gflops", "0")} GFLOP/s, {r["train_dtype"]}{((bool)r["feature_encoder_frozen"]! ? ", feature encoder frozen" : "")}, {r["optimizer_state"]} AdamW state{((bool)r["gradient_checkpointing"]! ? ", gradient checkpointing" : "")}), peak RSS {F("train_peak_rss_mb", "0")} MB, {F("train_step_page_faults", "0")} page faults");
         _out.WriteLine($"throughput       {F("utterances_per_second_batch1", "0.00")} utterances/s at batch 1, {F("utterances_per_second_batchN", "0.00")} at batch {r["batch"]} ({r["throughput_clips"]} clips, {F("throughput_audio_seconds", "0")} s of audio)");
         _out.WriteLine($"peak RSS         {F("peak_rss_mb", "0")} MB");
     }

@@ -48,7 +48,9 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor>
         var (q, k, v) = (Heads(_qProj), Heads(_kProj), Heads(_vProj));
         var dropout = training ? _dropout : 0.0;
         // SDPA scales by 1/sqrt(d), as HF scales the queries.
-        var context = is_grad_enabled() || x.device_type != DeviceType.CPU
+        // Training takes SDPA even without autograd, so that a layer recomputed for its gradient (RecomputedLayer) draws
+        // the same dropout masks as its first run.
+        var context = is_grad_enabled() || training || x.device_type != DeviceType.CPU
             ? nn.functional.scaled_dot_product_attention(q, k, v, attendable, dropout) // [B, nH, T, d]
             : Attend(q, k, v, attendable, dropout);
         return FastLinear.Apply(context.transpose(1, 2).reshape(b, t, h), _outProj.weight!, _outProj.bias).MoveToOuterDisposeScope();

@@ -36,6 +36,12 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Recompute each transformer layer in the backward pass instead of keeping its activations (see
+    /// <see cref="RecomputedLayer"/>). Applies only where the layer's input requires a gradient.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>hidden: [B, T, H]; validFrames: [B, T] bool or null when nothing is padded. Returns [B, T, H].</summary>
     public override Tensor forward(Tensor hidden, Tensor? validFrames)
     {
@@ -55,7 +61,9 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
         {
             // LayerDrop: in training, skip the whole layer with probability p (drawn from torch's generator).
             if (training && _layerDrop > 0 && rand(1).item<float>() < _layerDrop) continue;
-            x = layer.call(x, attendable);
+            x = GradientCheckpointing && x.requires_grad && is_grad_enabled()
+                ? RecomputedLayer.Apply(layer, x, attendable)
+                : layer.call(x, attendable);
         }
         if (_preLayerNorm) x = _layerNorm.call(x);
         return x.MoveToOuterDisposeScope();

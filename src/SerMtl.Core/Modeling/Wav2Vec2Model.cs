@@ -73,6 +73,17 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     public bool IsFeatureEncoderFrozen { get; private set; }
 
     /// <summary>
+    /// Whether training recomputes each transformer layer in the backward pass instead of keeping its activations
+    /// ("gradient checkpointing", as HF's <c>gradient_checkpointing_enable</c>): less memory for one more forward pass
+    /// of the transformer per step, the same gradients (dropout masks included). Off by default; inference is unaffected.
+    /// </summary>
+    public bool GradientCheckpointing
+    {
+        get => _encoder.GradientCheckpointing;
+        set => _encoder.GradientCheckpointing = value;
+    }
+
+    /// <summary>
     /// Stops training the convolutional feature encoder: its parameters no longer require gradients and it runs
     /// without recording an autograd graph (as HF's <c>freeze_feature_encoder</c>, which fine-tuning recipes use).
     /// </summary>

@@ -12,10 +12,12 @@ internal static class OptimizerFactory
     /// weight decay <paramref name="weightDecay"/> for weight matrices and no decay for biases, normalisation
     /// parameters and <c>masked_spec_embed</c> (see <see cref="IsExcludedFromWeightDecay"/>). Both groups start at
     /// <paramref name="learningRate"/>; drive them with <see cref="LinearWarmupSchedule.Apply"/>. The optimizer is a
-    /// <see cref="LowMemoryAdamW"/>: TorchSharp's update with a leaner step.
+    /// <see cref="LowMemoryAdamW"/>: TorchSharp's update with a leaner step, its moments in <paramref name="statePrecision"/>
+    /// (bfloat16 rounds stochastically from a stream fixed by <paramref name="seed"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The module has no trainable parameter.</exception>
-    public static AdamW AdamW(nn.Module module, double learningRate, (double Beta1, double Beta2) betas, double eps, double weightDecay)
+    public static AdamW AdamW(nn.Module module, double learningRate, (double Beta1, double Beta2) betas, double eps, double weightDecay,
+        OptimizerStatePrecision statePrecision = OptimizerStatePrecision.Float32, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(module);
         if (!(learningRate > 0) || double.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "expected a finite learning rate > 0");
@@ -31,7 +33,13 @@ internal static class OptimizerFactory
         if (groups.Count == 0)
             throw new ArgumentException($"{module.GetName()} has no trainable parameter (all have requires_grad = false)", nameof(module));
         // TorchSharp's AdamW update, with each parameter's temporaries freed as it goes (~750 MB less at the peak for base).
-        return new LowMemoryAdamW(groups, learningRate, betas.Beta1, betas.Beta2, eps, weightDecay);
+        var stateType = statePrecision switch
+        {
+            OptimizerStatePrecision.Float32 => ScalarType.Float32,
+            OptimizerStatePrecision.BFloat16 => ScalarType.BFloat16,
+            _ => throw new ArgumentOutOfRangeException(nameof(statePrecision), statePrecision, "expected a defined precision"),
+        };
+        return new LowMemoryAdamW(groups, learningRate, betas.Beta1, betas.Beta2, eps, weightDecay, stateType, (ulong)(uint)seed);
 
         AdamW.Options Options(double decayRate) => new()
         {

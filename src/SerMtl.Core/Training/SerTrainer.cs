@@ -104,6 +104,8 @@ public sealed class SerTrainer
 
         _ = Model.to(Device);
         if (options.FreezeFeatureEncoder) Model.Backbone.FreezeFeatureEncoder();
+        var checkpointing = Model.Backbone.GradientCheckpointing;
+        Model.Backbone.GradientCheckpointing = options.GradientCheckpointing;
         var trainSet = UtteranceSet.Prepare("train", train, Model, _store, cancellationToken);
         var validationSet = validation.Count > 0 ? UtteranceSet.Prepare("validation", validation, Model, _store, cancellationToken) : null;
         LogDataIssues(trainSet);
@@ -122,7 +124,8 @@ public sealed class SerTrainer
         var lossFunction = new MultiTaskLoss(options.Alpha, options.CtcReduction);
         var learningRate = options.EffectiveLearningRate;
 
-        using var optimizer = OptimizerFactory.AdamW(Model, learningRate, (options.Beta1, options.Beta2), options.AdamEpsilon, options.WeightDecay);
+        using var optimizer = OptimizerFactory.AdamW(Model, learningRate, (options.Beta1, options.Beta2), options.AdamEpsilon, options.WeightDecay,
+            options.OptimizerStatePrecision, options.Seed);
         var trainable = Model.parameters().Where(p => p.requires_grad).ToArray();
         var state = new TrainerState { Recipe = options.Recipe(), Data = Fingerprint(train, validation), Epoch = 0, Batch = 0, Step = 0 };
         var resumedFrom = 0;
@@ -245,6 +248,7 @@ public sealed class SerTrainer
         finally
         {
             DisposeAll(bestInMemory);
+            Model.Backbone.GradientCheckpointing = checkpointing;
         }
     }
 
@@ -289,6 +293,7 @@ public sealed class SerTrainer
         var terms = (loss.Ctc is null ? stack([total, loss.Emotion]) : stack([total, loss.Emotion, loss.Ctc])).to(ScalarType.Float64).cpu().data<double>().ToArray();
         if (!double.IsFinite(terms[0])) return false;
         (total / passesInUpdate).backward();
+        RecomputedLayer.ThrowIfRecomputationFailed();
         accumulator = accumulator with
         {
             LossSum = accumulator.LossSum + terms[0],

@@ -87,6 +87,12 @@ public sealed class SerTrainerBuilder
     /// <summary>Whether the convolutional feature encoder stays fixed. Default true.</summary>
     public SerTrainerBuilder WithFrozenFeatureEncoder(bool frozen = true) => Set(_options with { FreezeFeatureEncoder = frozen });
 
+    /// <summary>Stores AdamW's moments in bfloat16 (stochastic rounding) or float32 (the default); bfloat16 halves the optimizer's memory.</summary>
+    public SerTrainerBuilder WithOptimizerState(OptimizerStatePrecision precision) => Set(_options with { OptimizerStatePrecision = precision });
+
+    /// <summary>Recomputes each transformer layer in the backward pass instead of keeping its activations (less memory, one more forward). Default off.</summary>
+    public SerTrainerBuilder WithGradientCheckpointing(bool enabled = true) => Set(_options with { GradientCheckpointing = enabled });
+
     /// <summary>Bounds the padded audio of a forward pass (longest × count), in seconds; batches group similar lengths. Default: no bound.</summary>
     public SerTrainerBuilder WithMaxBatchSeconds(double? seconds) => Set(_options with { MaxBatchSeconds = seconds });
 

@@ -20,6 +20,20 @@ public enum SelectionMetric
     WordErrorRate,
 }
 
+/// <summary>The number format of AdamW's two moment estimates.</summary>
+public enum OptimizerStatePrecision
+{
+    /// <summary>float32, as PyTorch keeps them (8 bytes per trained parameter). The default.</summary>
+    Float32,
+
+    /// <summary>
+    /// bfloat16 with stochastic rounding (4 bytes per trained parameter: about 360 MB less for wav2vec2-base). The
+    /// update itself runs in float32; only the stored moments lose precision, and rounding at random (unbiased) keeps
+    /// the second moment's 0.1 %-a-step changes that rounding to nearest would drop.
+    /// </summary>
+    BFloat16,
+}
+
 /// <summary>
 /// Everything that decides what fine-tuning computes, with the paper's defaults (Cai et al., 2021): L = CE + 0.1·CTC,
 /// AdamW (β 0.9/0.999, ε 1e-8) at 5e-5 (1e-5 when α = 0) with linear warm-up over the first 10 % of updates then
@@ -69,6 +83,17 @@ public sealed record TrainingOptions
 
     /// <summary>Keep the convolutional feature encoder fixed (as wav2vec 2.0 fine-tuning does). Default true.</summary>
     public bool FreezeFeatureEncoder { get; init; } = true;
+
+    /// <summary>Number format of AdamW's moments. Default <see cref="Training.OptimizerStatePrecision.Float32"/>.</summary>
+    public OptimizerStatePrecision OptimizerStatePrecision { get; init; } = OptimizerStatePrecision.Float32;
+
+    /// <summary>
+    /// Keep only each transformer layer's input during the forward pass and recompute the layer in the backward pass
+    /// ("gradient checkpointing"): the transformer's saved activations shrink from every intermediate of 12 layers to
+    /// one layer's, for one more forward pass of the transformer per step. Dropout masks are recomputed identically,
+    /// so the gradients are those of the plain pass. Default false.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
 
     /// <summary>
     /// Upper bound on the padded audio of one forward pass (longest utterance × utterances), in seconds, so batches of
@@ -132,6 +157,7 @@ public sealed record TrainingOptions
         Check(RandomCropSeconds is null || (RandomCropSeconds > 0 && double.IsFinite(RandomCropSeconds.Value)), nameof(RandomCropSeconds), RandomCropSeconds, "null or a finite number of seconds > 0");
         Check(Enum.IsDefined(SelectionMetric), nameof(SelectionMetric), SelectionMetric, "a defined metric");
         Check(Enum.IsDefined(CtcReduction), nameof(CtcReduction), CtcReduction, "a defined reduction");
+        Check(Enum.IsDefined(OptimizerStatePrecision), nameof(OptimizerStatePrecision), OptimizerStatePrecision, "a defined precision");
         Check(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
         Check(MaxConsecutiveNonFiniteSteps >= 1, nameof(MaxConsecutiveNonFiniteSteps), MaxConsecutiveNonFiniteSteps, ">= 1");
         Check(AudioCacheBytes >= 0, nameof(AudioCacheBytes), AudioCacheBytes, ">= 0");
@@ -139,10 +165,11 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// The options that change the trained weights, as stable text: a checkpoint written under other values is not
-    /// resumed. Operational settings (checkpoint interval, cache size, the non-finite limit) are left out.
+    /// resumed. Operational settings (checkpoint interval, cache size, the non-finite limit, gradient checkpointing,
+    /// which gives the same gradients) are left out.
     /// </summary>
     internal string Recipe() =>
-        JsonSerializer.Serialize(this with { CheckpointEverySteps = 0, AudioCacheBytes = 0, MaxConsecutiveNonFiniteSteps = 1, LearningRate = EffectiveLearningRate },
+        JsonSerializer.Serialize(this with { CheckpointEverySteps = 0, AudioCacheBytes = 0, MaxConsecutiveNonFiniteSteps = 1, GradientCheckpointing = false, LearningRate = EffectiveLearningRate },
             RecipeJson);
 
     /// <summary>A short description for logs: α, learning rate, epochs, batch.</summary>

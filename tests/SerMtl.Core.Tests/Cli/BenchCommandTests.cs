@@ -86,11 +86,32 @@ public class BenchCommandTests(ITestOutputHelper output)
         Assert.True(doc.RootElement.GetProperty("train_step_ms").GetDouble() > 0);
     }
 
+    [Fact]
+    public void Json_MemorySavingTrainingOnly_SkipsInferenceAndSaysWhichOptionsRan()
+    {
+        var (exit, json) = Run("--config", TinyConfig, "--seconds", "0.3", "--threads", "1", "--skip-inference",
+            "--optimizer-state", "bfloat16", "--gradient-checkpointing", "--json");
+        Assert.Equal(ExitCodes.Success, exit);
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        Assert.Equal("bfloat16", root.GetProperty("optimizer_state").GetString());
+        Assert.True(root.GetProperty("gradient_checkpointing").GetBoolean());
+        Assert.True(root.GetProperty("train_step_ms").GetDouble() > 0);
+        Assert.Equal(root.GetProperty("train_peak_rss_mb").GetDouble(), root.GetProperty("peak_rss_mb").GetDouble());
+        foreach (var key in new[] { "inference_ms", "gflops", "utterances_per_second_batch1", "utterances_per_second_batchN", "inference_peak_rss_mb" })
+            Assert.Equal(JsonValueKind.Null, root.GetProperty(key).ValueKind);
+
+        var (_, text) = Run("--config", TinyConfig, "--seconds", "0.3", "--threads", "1", "--skip-inference", "--optimizer-state", "bfloat16", "--gradient-checkpointing");
+        Assert.Contains("bfloat16 AdamW state, gradient checkpointing", text);
+        Assert.Throws<UsageException>(() => Run("--config", TinyConfig, "--skip-inference", "--skip-train"));
+    }
+
     [Theory]
     [InlineData("--dtype", "float16", "--dtype expects one of float32|bfloat16")]
     [InlineData("--threads", "0", "--threads expects an integer in [1,")]
     [InlineData("--seconds", "0.01", "--seconds expects a number in [0.05,")]
     [InlineData("--batch", "x", "--batch expects an integer")]
+    [InlineData("--optimizer-state", "int8", "--optimizer-state expects one of float32|bfloat16")]
     public void Run_BadOption_IsAUsageError(string option, string value, string message)
     {
         var e = Assert.Throws<UsageException>(() => Run("--config", TinyConfig, option, value));

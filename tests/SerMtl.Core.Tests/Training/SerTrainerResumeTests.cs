@@ -68,6 +68,32 @@ public sealed class SerTrainerResumeTests(ResumeReference fixture, ITestOutputHe
         TinyCorpus.AssertSameWeights(reference, resumed);
     }
 
+    [Fact]
+    public void Train_BFloat16OptimizerStateResumedWithGradientCheckpointing_EndsWithTheWeightsOfAnUninterruptedRun()
+    {
+        // bfloat16 moments are saved in the checkpoint and rounded from per-step streams, and gradient checkpointing
+        // (not part of the recipe) gives the plain pass's gradients: crash, resume with checkpointing on, same weights.
+        SerTrainerBuilder Compact(SerMtlModel model, string run) => Builder(model, run).WithOptimizerState(OptimizerStatePrecision.BFloat16);
+        using var reference = TinyCorpus.Model();
+        var expected = Compact(reference, "bf16-reference").Build().Train(_corpus.Train, _corpus.Validation);
+
+        using (var crashing = TinyCorpus.Model())
+        {
+            var crash = Compact(crashing, "bf16-crash").WithCheckpoints(Path.Combine(_runs, "bf16-crash"), everySteps: 2)
+                .WithCallbacks(new ThrowAt(c => c.Reason == CheckpointReason.StepInterval && c.Step == 4)).Build();
+            Assert.Throws<InvalidTimeZoneException>(() => crash.Train(_corpus.Train, _corpus.Validation));
+        }
+        using var resumed = TinyCorpus.Model(seed: 99);
+        var result = Compact(resumed, "bf16-crash").WithGradientCheckpointing().Build().Train(_corpus.Train, _corpus.Validation);
+
+        Assert.Equal(1, result.ResumedFromEpoch);
+        Assert.Equal(expected.Epochs.Select(e => (e.TrainLoss, e.ValidationUnweightedAccuracy)), result.Epochs.Select(e => (e.TrainLoss, e.ValidationUnweightedAccuracy)));
+        TinyCorpus.AssertSameWeights(reference, resumed);
+        Assert.False(resumed.Backbone.GradientCheckpointing, "the trainer puts the model's setting back");
+        // And the bfloat16 run is a different run from the float32 one (the moments are really rounded).
+        Assert.NotEqual(fixture.Result.Epochs[^1].TrainLoss, expected.Epochs[^1].TrainLoss);
+    }
+
     public static TheoryData<string> CancelPoints => new() { "mid-epoch", "validation", "epoch-boundary" };
 
     [Theory]

@@ -87,6 +87,8 @@ public sealed class SerTrainerRobustnessTests(ITestOutputHelper output) : IDispo
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => SerTrainer.For(model).WithBatchSize(0).Build());
         Assert.Equal("BatchSize", e.ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => SerTrainer.For(model).WithWarmupRatio(1.5).Build());
+        var precision = Assert.Throws<ArgumentOutOfRangeException>(() => SerTrainer.For(model).WithOptimizerState((OptimizerStatePrecision)7).Build());
+        Assert.Equal("OptimizerStatePrecision", precision.ParamName);
     }
 
     [Fact]
@@ -100,6 +102,11 @@ public sealed class SerTrainerRobustnessTests(ITestOutputHelper output) : IDispo
         Assert.True(o.FreezeFeatureEncoder);
         Assert.Null(o.RandomCropSeconds);
         Assert.Equal(SelectionMetric.UnweightedAccuracy, o.SelectionMetric);
+        Assert.Equal(OptimizerStatePrecision.Float32, o.OptimizerStatePrecision);
+        Assert.False(o.GradientCheckpointing);
+        // Gradient checkpointing gives the same gradients, so a run may resume with it switched; the state's precision may not.
+        Assert.Equal(o.Recipe(), (o with { GradientCheckpointing = true }).Recipe());
+        Assert.NotEqual(o.Recipe(), (o with { OptimizerStatePrecision = OptimizerStatePrecision.BFloat16 }).Recipe());
     }
 
     private sealed class MemoryProbe : TrainingCallbacks
