@@ -29,9 +29,13 @@ internal static class AdamWKernel
     /// <summary>Elements per unit of parallel work; each unit draws its rounding noise from its own seeded stream.</summary>
     private const int ChunkElements = 1 << 16;
 
-    /// <summary>Whether <see cref="Step"/> handles these tensors (all on the CPU, contiguous, float32 parameter and gradient).</summary>
+    /// <summary>
+    /// Whether <see cref="Step"/> handles these tensors: all on the CPU, contiguous, float32 parameter and gradient,
+    /// and small enough for a span over their bytes (under 2 GiB each).
+    /// </summary>
     public static bool Supports(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq) =>
-        param.device_type == DeviceType.CPU && grad.device_type == DeviceType.CPU
+        param.numel() <= int.MaxValue / sizeof(float)
+        && param.device_type == DeviceType.CPU && grad.device_type == DeviceType.CPU
         && param.dtype == ScalarType.Float32 && grad.dtype == ScalarType.Float32
         && expAvg.dtype == expAvgSq.dtype && expAvg.dtype is ScalarType.Float32 or ScalarType.BFloat16
         && expAvg.device_type == DeviceType.CPU && expAvgSq.device_type == DeviceType.CPU

@@ -274,7 +274,13 @@ public sealed class SerTrainer
         var items = batch.Select(i => set.Items[i]).ToArray();
         var waveforms = batch.Select(i => Crop(set.Items[i], i, epoch, crop)).ToList();
         using var inputs = WaveformBatch.Create(waveforms, Model.Backbone.Preprocessing, Device);
-        using var output = Model.Forward(inputs);
+        SerMtlOutput Forward()
+        {
+            // Mixed precision needs only the forward pass inside: autograd returns float32 gradients to float32 weights.
+            using var precision = Options.ComputePrecision == ComputePrecision.BFloat16 ? MixedPrecision.Use(ScalarType.BFloat16) : null;
+            return Model.Forward(inputs);
+        }
+        using var output = Forward();
         var labels = tensor(items.Select(u => (long)u.LabelId).ToArray(), ScalarType.Int64, Device);
         MultiTaskLossResult loss;
         if (Options.Alpha == 0)

@@ -87,6 +87,9 @@ public sealed class SerTrainerBuilder
     /// <summary>Whether the convolutional feature encoder stays fixed. Default true.</summary>
     public SerTrainerBuilder WithFrozenFeatureEncoder(bool frozen = true) => Set(_options with { FreezeFeatureEncoder = frozen });
 
+    /// <summary>Trains the backbone in bfloat16 mixed precision (float32 weights and update) or float32 (the default).</summary>
+    public SerTrainerBuilder WithComputePrecision(ComputePrecision precision) => Set(_options with { ComputePrecision = precision });
+
     /// <summary>Stores AdamW's moments in bfloat16 (stochastic rounding) or float32 (the default); bfloat16 halves the optimizer's memory.</summary>
     public SerTrainerBuilder WithOptimizerState(OptimizerStatePrecision precision) => Set(_options with { OptimizerStatePrecision = precision });
 

@@ -20,6 +20,21 @@ public enum SelectionMetric
     WordErrorRate,
 }
 
+/// <summary>The number format the backbone computes in during training.</summary>
+public enum ComputePrecision
+{
+    /// <summary>float32 throughout. The default.</summary>
+    Float32,
+
+    /// <summary>
+    /// bfloat16 mixed precision (what PyTorch's autocast does, which TorchSharp lacks): the backbone's matrix products
+    /// and convolutions run in bfloat16 while the weights, their gradients and AdamW's update stay float32; norms and
+    /// softmax accumulate in float32, and the heads and losses see float32. Faster where bfloat16 is (CPUs with
+    /// AVX-512 BF16 or AMX, CUDA GPUs from Ampere on), slower elsewhere. Validation runs in float32.
+    /// </summary>
+    BFloat16,
+}
+
 /// <summary>The number format of AdamW's two moment estimates.</summary>
 public enum OptimizerStatePrecision
 {
@@ -83,6 +98,9 @@ public sealed record TrainingOptions
 
     /// <summary>Keep the convolutional feature encoder fixed (as wav2vec 2.0 fine-tuning does). Default true.</summary>
     public bool FreezeFeatureEncoder { get; init; } = true;
+
+    /// <summary>Number format of the backbone's training computation. Default <see cref="Training.ComputePrecision.Float32"/>.</summary>
+    public ComputePrecision ComputePrecision { get; init; } = ComputePrecision.Float32;
 
     /// <summary>Number format of AdamW's moments. Default <see cref="Training.OptimizerStatePrecision.Float32"/>.</summary>
     public OptimizerStatePrecision OptimizerStatePrecision { get; init; } = OptimizerStatePrecision.Float32;
@@ -157,6 +175,7 @@ public sealed record TrainingOptions
         Check(RandomCropSeconds is null || (RandomCropSeconds > 0 && double.IsFinite(RandomCropSeconds.Value)), nameof(RandomCropSeconds), RandomCropSeconds, "null or a finite number of seconds > 0");
         Check(Enum.IsDefined(SelectionMetric), nameof(SelectionMetric), SelectionMetric, "a defined metric");
         Check(Enum.IsDefined(CtcReduction), nameof(CtcReduction), CtcReduction, "a defined reduction");
+        Check(Enum.IsDefined(ComputePrecision), nameof(ComputePrecision), ComputePrecision, "a defined precision");
         Check(Enum.IsDefined(OptimizerStatePrecision), nameof(OptimizerStatePrecision), OptimizerStatePrecision, "a defined precision");
         Check(CheckpointEverySteps >= 0, nameof(CheckpointEverySteps), CheckpointEverySteps, ">= 0");
         Check(MaxConsecutiveNonFiniteSteps >= 1, nameof(MaxConsecutiveNonFiniteSteps), MaxConsecutiveNonFiniteSteps, ">= 1");

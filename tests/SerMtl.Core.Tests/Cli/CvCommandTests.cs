@@ -4,6 +4,7 @@ using SerMtl.Cli.Commands;
 using SerMtl.Cli.Reporting;
 using SerMtl.Evaluation;
 using SerMtl.Tests.Training;
+using SerMtl.Training;
 using Xunit.Abstractions;
 
 namespace SerMtl.Tests.Cli;
@@ -149,6 +150,21 @@ public sealed class CvCommandTests(TrainingReplicaFixture fixture, ITestOutputHe
         Assert.Equal(fold.Wer, again.WordErrorRate);
         Assert.Equal(File.ReadAllText(Path.Combine(run, CrossValidation.PredictionsFileName)),
             File.ReadAllText(Path.Combine(scored, CrossValidation.PredictionsFileName)));
+    }
+
+    [Fact]
+    public void TrainingArgs_PrecisionAndMemoryOptions_ReachTheTrainerAndTheRecipe()
+    {
+        var defaults = TrainingArgs.Parse(new CliArgs(["--backbone", "b"]));
+        Assert.Equal((ComputePrecision.Float32, OptimizerStatePrecision.Float32, false),
+            (defaults.Options.ComputePrecision, defaults.Options.OptimizerStatePrecision, defaults.Options.GradientCheckpointing));
+
+        var setup = TrainingArgs.Parse(new CliArgs(["--backbone", "b", "--dtype", "bfloat16", "--optimizer-state", "bfloat16", "--gradient-checkpointing"]));
+        Assert.Equal((ComputePrecision.BFloat16, OptimizerStatePrecision.BFloat16, true),
+            (setup.Options.ComputePrecision, setup.Options.OptimizerStatePrecision, setup.Options.GradientCheckpointing));
+        Assert.Equal(("bfloat16", "bfloat16"), (setup.Recipe["dtype"], setup.Recipe["optimizer_state"]));
+        Assert.DoesNotContain("gradient_checkpointing", setup.Recipe.Keys); // same gradients: a run may resume with it switched
+        Assert.Throws<UsageException>(() => TrainingArgs.Parse(new CliArgs(["--backbone", "b", "--dtype", "float16"])));
     }
 
     [Fact]

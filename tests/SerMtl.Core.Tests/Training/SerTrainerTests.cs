@@ -1,3 +1,4 @@
+using SerMtl.Modeling;
 using SerMtl.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -74,6 +75,23 @@ public sealed class SerTrainerTests(ITestOutputHelper output) : IDisposable
         Builder(a).WithEpochs(1).WithRandomCrop(0.05).WithMaxBatchSeconds(0.3).Build().Train(_corpus.Train);
         Builder(b).WithEpochs(1).WithRandomCrop(0.05).WithMaxBatchSeconds(0.3).Build().Train(_corpus.Train);
         TinyCorpus.AssertSameWeights(a, b);
+    }
+
+    [Fact]
+    public void Train_BFloat16MixedPrecision_KeepsFloat32WeightsAndFollowsTheFloat32Run()
+    {
+        using var full = TinyCorpus.Model();
+        using var mixed = TinyCorpus.Model();
+        var a = Builder(full).WithEpochs(1).Build().Train(_corpus.Train);
+        var b = Builder(mixed).WithEpochs(1).WithComputePrecision(ComputePrecision.BFloat16).Build().Train(_corpus.Train);
+        output.WriteLine($"float32 loss {a.Epochs[0].TrainLoss}, bfloat16 mixed {b.Epochs[0].TrainLoss}");
+
+        Assert.All(mixed.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        Assert.True(double.IsFinite(b.Epochs[0].TrainLoss));
+        // The products really ran in bfloat16 (the loss differs), and only by rounding (it differs little).
+        Assert.NotEqual(a.Epochs[0].TrainLoss, b.Epochs[0].TrainLoss);
+        Assert.Equal(a.Epochs[0].TrainLoss, b.Epochs[0].TrainLoss, 0.05 * a.Epochs[0].TrainLoss);
+        Assert.Null(MixedPrecision.ComputeType); // nothing left switched on after training
     }
 
     private sealed class Recorder(Action<TrainingProgress> record) : IProgress<TrainingProgress>
