@@ -32,14 +32,9 @@ public sealed class CtcHead : nn.Module<Tensor, Tensor>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(vocabularySize, 2);
-        if (!(dropout >= 0 && dropout < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "expected a probability in [0, 1)");
-        if (!(initializerRange > 0)) throw new ArgumentOutOfRangeException(nameof(initializerRange), initializerRange, "expected a positive standard deviation");
+        (_dropout, _weight, _bias) = HeadProjection.Create(hiddenSize, vocabularySize, dropout, initializerRange);
         HiddenSize = hiddenSize;
         VocabularySize = vocabularySize;
-        _dropout = nn.Dropout(dropout);
-        _weight = new Parameter(empty(vocabularySize, hiddenSize));
-        _bias = new Parameter(zeros(vocabularySize));
-        using (no_grad()) nn.init.normal_(_weight, 0.0, initializerRange);
         RegisterComponents();
     }
 

@@ -37,15 +37,10 @@ public sealed class EmotionHead : nn.Module<Tensor, Tensor, Tensor>
         ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 2);
         if (!Enum.IsDefined(pooling)) throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "unknown pooling");
-        if (!(dropout >= 0 && dropout < 1)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "expected a probability in [0, 1)");
-        if (!(initializerRange > 0)) throw new ArgumentOutOfRangeException(nameof(initializerRange), initializerRange, "expected a positive standard deviation");
+        (_dropout, _weight, _bias) = HeadProjection.Create(hiddenSize, classCount, dropout, initializerRange);
         HiddenSize = hiddenSize;
         ClassCount = classCount;
         Pooling = pooling;
-        _dropout = nn.Dropout(dropout);
-        _weight = new Parameter(empty(classCount, hiddenSize));
-        _bias = new Parameter(zeros(classCount));
-        using (no_grad()) nn.init.normal_(_weight, 0.0, initializerRange);
         RegisterComponents();
     }
 

@@ -45,36 +45,12 @@ public sealed record FeatureExtractorConfig
     /// <summary>Reads and validates a HF <c>preprocessor_config.json</c>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">Malformed JSON or an out-of-range field; the message names the file and field.</exception>
-    public static FeatureExtractorConfig FromJsonFile(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: preprocessor config not found", path);
-        return FromJson(File.ReadAllText(path), path);
-    }
+    public static FeatureExtractorConfig FromJsonFile(string path) => ConfigJson.ReadFile(path, "preprocessor config", FromJson);
 
     /// <summary>Parses and validates the text of a HF <c>preprocessor_config.json</c>; <paramref name="source"/> names it in errors.</summary>
     /// <exception cref="InvalidDataException">Malformed JSON or an out-of-range field.</exception>
-    public static FeatureExtractorConfig FromJson(string json, string source = "preprocessor_config.json")
-    {
-        FeatureExtractorConfig? config;
-        try
-        {
-            config = JsonSerializer.Deserialize<FeatureExtractorConfig>(json, ConfigJson.Options);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{source}: {ConfigJson.Describe(e)}", e);
-        }
-        if (config is null) throw new InvalidDataException($"{source}: expected a JSON object, found null");
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{source}: {e.Message}", e);
-        }
-        return config;
-    }
+    public static FeatureExtractorConfig FromJson(string json, string source = "preprocessor_config.json") =>
+        ConfigJson.Read<FeatureExtractorConfig>(json, source, config => config, config => config.Validate());
 
     /// <summary>Writes the config as HF <c>preprocessor_config.json</c> text.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, ConfigJson.Options);

@@ -301,43 +301,18 @@ public sealed record Wav2Vec2Config
     /// <summary>Reads and validates a HF <c>config.json</c>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not valid JSON, a field has the wrong type or value, or the architecture is inconsistent; the message names the file and field.</exception>
-    public static Wav2Vec2Config FromJsonFile(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found", path);
-        return FromJson(File.ReadAllText(path), path);
-    }
+    public static Wav2Vec2Config FromJsonFile(string path) => ConfigJson.ReadFile(path, "config file", FromJson);
 
     /// <summary>Parses and validates the text of a HF <c>config.json</c>; <paramref name="source"/> names it in errors.</summary>
     /// <exception cref="InvalidDataException">Malformed JSON, a wrongly typed or unknown-valued field, or an inconsistent architecture.</exception>
-    public static Wav2Vec2Config FromJson(string json, string source = "config.json")
-    {
-        Wav2Vec2Config? config;
-        try
-        {
-            config = JsonSerializer.Deserialize<Wav2Vec2Config>(json, ConfigJson.Options);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{source}: {ConfigJson.Describe(e)}", e);
-        }
-        if (config is null) throw new InvalidDataException($"{source}: expected a JSON object, found null");
+    public static Wav2Vec2Config FromJson(string json, string source = "config.json") =>
         // Keep the lists immutable whatever collection the deserializer built.
-        config = config with
+        ConfigJson.Read<Wav2Vec2Config>(json, source, config => config with
         {
             ConvDim = config.ConvDim is null ? null! : Array.AsReadOnly(config.ConvDim.ToArray()),
             ConvKernel = config.ConvKernel is null ? null! : Array.AsReadOnly(config.ConvKernel.ToArray()),
             ConvStride = config.ConvStride is null ? null! : Array.AsReadOnly(config.ConvStride.ToArray()),
-        };
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{source}: {e.Message}", e);
-        }
-        return config;
-    }
+        }, config => config.Validate());
 
     /// <summary>Writes the config as HF <c>config.json</c> text (HF field names and spellings).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, ConfigJson.Options);
@@ -378,6 +353,42 @@ internal static class ConfigJson
         WriteIndented = true,
         Converters = { new FeatureNormConverter(), new ActivationConverter() },
     };
+
+    /// <summary>Reads the JSON file at <paramref name="path"/> with <paramref name="parse"/>(text, path); <paramref name="what"/> names it when missing.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static T ReadFile<T>(string path, string what, Func<string, string, T> parse)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: {what} not found", path);
+        return parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>
+    /// Deserializes a config, passes it through <paramref name="normalize"/> and <paramref name="validate"/>, and turns
+    /// every failure into an <see cref="InvalidDataException"/> that starts with <paramref name="source"/>.
+    /// </summary>
+    public static T Read<T>(string json, string source, Func<T, T> normalize, Action<T> validate) where T : class
+    {
+        T? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<T>(json, Options);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: {Describe(e)}", e);
+        }
+        if (config is null) throw new InvalidDataException($"{source}: expected a JSON object, found null");
+        config = normalize(config);
+        try
+        {
+            validate(config);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{source}: {e.Message}", e);
+        }
+        return config;
+    }
 
     /// <summary>The message of a deserialization error with the JSON path of the field it is about.</summary>
     public static string Describe(JsonException e)

@@ -8,12 +8,18 @@ public class Wav2Vec2ParityTests
 {
     private const double Tolerance = 1e-4;
 
+    /// <summary>Every fixture checkpoint in each weights format it is committed in.</summary>
+    public static TheoryData<string, string> Checkpoints => new()
+    {
+        { "tiny-group", "model.safetensors" },
+        { "tiny-group", "pytorch_model.bin" },
+        { "tiny-layer", "model.safetensors" },
+        { "tiny-layer", "pytorch_model.bin" },
+        { "tiny-views", "pytorch_model.bin" },
+    };
+
     [Theory]
-    [InlineData("tiny-group", "model.safetensors")]
-    [InlineData("tiny-group", "pytorch_model.bin")]
-    [InlineData("tiny-layer", "model.safetensors")]
-    [InlineData("tiny-layer", "pytorch_model.bin")]
-    [InlineData("tiny-views", "pytorch_model.bin")]
+    [MemberData(nameof(Checkpoints))]
     public void Forward_EachWavAlone_MatchesReference(string fixture, string weightsFile)
     {
         using var f = new ModelFixture(fixture, weightsFile);
@@ -30,11 +36,7 @@ public class Wav2Vec2ParityTests
     }
 
     [Theory]
-    [InlineData("tiny-group", "model.safetensors")]
-    [InlineData("tiny-group", "pytorch_model.bin")]
-    [InlineData("tiny-layer", "model.safetensors")]
-    [InlineData("tiny-layer", "pytorch_model.bin")]
-    [InlineData("tiny-views", "pytorch_model.bin")]
+    [MemberData(nameof(Checkpoints))]
     public void Forward_AllWavsInOnePaddedBatch_MatchReference(string fixture, string weightsFile)
     {
         using var f = new ModelFixture(fixture, weightsFile);
