@@ -77,6 +77,26 @@ public class GradientCheckpointingTests
     }
 
     [Fact]
+    public void Backward_RecomputationFails_IsRethrownAfterBackwardInsteadOfEndingTheProcess()
+    {
+        // libtorch calls the recomputation from native code, which a managed exception must not cross. Make it fail
+        // (the layers' weights change dtype between the forward and the backward pass) and expect the error after
+        // backward() returns, from ThrowIfRecomputationFailed, and only once.
+        using var model = Model(preLayerNorm: false);
+        model.Backbone.GradientCheckpointing = true;
+        model.train();
+        using var inputs = WaveformBatch.Create([Enumerable.Range(0, 6400).Select(t => (float)Math.Sin(0.03 * t)).ToArray()], model.Backbone.Preprocessing);
+        using var scope = NewDisposeScope();
+        using var output = model.Forward(inputs);
+        var loss = output.EmotionLogits.sum();
+        model.Backbone.to(ScalarType.Float64);
+        loss.backward();
+        var error = Assert.ThrowsAny<Exception>(RecomputedLayer.ThrowIfRecomputationFailed);
+        Assert.Contains("ouble", error.Message); // the dtype mismatch
+        RecomputedLayer.ThrowIfRecomputationFailed(); // cleared
+    }
+
+    [Fact]
     public void Forward_Checkpointed_InferenceIsUnchanged()
     {
         using var model = Model(preLayerNorm: false);
