@@ -84,8 +84,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         var freeze = !args.Flag("train-feature-encoder");
         var skipTrain = args.Flag("skip-train");
         var skipInference = args.Flag("skip-inference");
-        var optimizerState = args.Choice("optimizer-state", "float32", "float32", "bfloat16") == "bfloat16"
-            ? OptimizerStatePrecision.BFloat16 : OptimizerStatePrecision.Float32;
+        var optimizerState = TrainingArgs.OptimizerState(args);
         var checkpointing = args.Flag("gradient-checkpointing");
         var systemMalloc = args.Flag("system-malloc");
         var json = args.Flag("json");
@@ -162,7 +161,7 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
         result["train_dtype"] = skipTrain ? null : dtype == ScalarType.BFloat16 ? "bfloat16 mixed (float32 master weights)" : "float32";
         result["seconds"] = seconds;
         result["feature_encoder_frozen"] = freeze;
-        result["optimizer_state"] = optimizerState == OptimizerStatePrecision.BFloat16 ? "bfloat16" : "float32";
+        result["optimizer_state"] = TrainingArgs.Name(optimizerState);
         result["gradient_checkpointing"] = checkpointing;
         result["utterances_per_second_batch1"] = perSecond1;
         result["utterances_per_second_batchN"] = perSecondN;

@@ -72,8 +72,7 @@ internal static class TrainingArgs
         var pooling = args.Choice("pooling", "sum", "sum", "mean") == "mean" ? Pooling.Mean : Pooling.Sum;
         var trainEncoder = args.Flag("train-feature-encoder");
         var compute = args.Choice("dtype", "float32", "float32", "bfloat16") == "bfloat16" ? ComputePrecision.BFloat16 : ComputePrecision.Float32;
-        var optimizerState = args.Choice("optimizer-state", "float32", "float32", "bfloat16") == "bfloat16"
-            ? OptimizerStatePrecision.BFloat16 : OptimizerStatePrecision.Float32;
+        var optimizerState = OptimizerState(args);
         var checkpointing = args.Flag("gradient-checkpointing");
         var seed = args.Int("seed", 0, 0, int.MaxValue);
         var device = ParseDevice(args.Option("device"));
@@ -113,12 +112,19 @@ internal static class TrainingArgs
             ["pooling"] = pooling.ToString().ToLowerInvariant(),
             ["feature_encoder"] = trainEncoder ? "trained" : "frozen",
             ["dtype"] = compute == ComputePrecision.BFloat16 ? "bfloat16" : "float32",
-            ["optimizer_state"] = optimizerState == OptimizerStatePrecision.BFloat16 ? "bfloat16" : "float32",
+            ["optimizer_state"] = Name(optimizerState),
             ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
             ["max_utterances"] = maxUtterances?.ToString(CultureInfo.InvariantCulture) ?? "all",
         };
         return new TrainingSetup(backbone, options, pooling, device, maxUtterances, recipe);
     }
+
+    /// <summary>--optimizer-state float32|bfloat16 (default float32), shared by train, cv and bench.</summary>
+    public static OptimizerStatePrecision OptimizerState(CliArgs args) =>
+        args.Choice("optimizer-state", "float32", "float32", "bfloat16") == "bfloat16" ? OptimizerStatePrecision.BFloat16 : OptimizerStatePrecision.Float32;
+
+    /// <summary>The option-value spelling of a precision (float32, bfloat16), as reports and recipes show it.</summary>
+    public static string Name(OptimizerStatePrecision precision) => precision.ToString().ToLowerInvariant();
 
     /// <summary>cpu, cuda or cuda:N; default cuda when TorchSharp has a CUDA backend, else cpu.</summary>
     public static torch.Device ParseDevice(string? text)
