@@ -20,15 +20,6 @@ namespace SerMtl.Modeling;
 internal static class FastLinear
 {
     /// <summary>
-    /// The largest float32 batch-1 convolution input (elements) that libtorch hands to its own kernels instead of
-    /// oneDNN. It first asks whether NNPACK is usable, and on CPUs NNPACK does not support (AMD EPYC here) libtorch
-    /// 2.10 logs "Could not initialize NNPACK! Reason: Unsupported hardware." on every such call. Inputs this small
-    /// gain nothing from oneDNN, so they take another path: <c>linear</c> here, a product of strided windows in the
-    /// feature encoder.
-    /// </summary>
-    internal const long NativeConvolutionLimit = 20480;
-
-    /// <summary>
     /// x: [..., in]; weight: [out, in]; bias: [out] or null. Returns [..., out], contiguous. Inside
     /// <see cref="MixedPrecision.Use"/> float32 operands are cast to the compute type first.
     /// </summary>
@@ -38,7 +29,7 @@ internal static class FastLinear
         x = MixedPrecision.Cast(x);
         weight = MixedPrecision.Cast(weight);
         bias = MixedPrecision.CastOrNull(bias);
-        if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32 || x.dim() < 2 || x.numel() <= NativeConvolutionLimit)
+        if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32 || x.dim() < 2 || x.numel() <= Convolution.NativeConvolutionLimit)
             return nn.functional.linear(x, weight, bias).MoveToOuterDisposeScope();
 
         var inFeatures = x.shape[^1];
@@ -48,7 +39,7 @@ internal static class FastLinear
         outShape[^1] = outFeatures;
         var dilation = get_num_threads() == 1 ? 2L : 1L;
         var columns = x.reshape(1, rows, inFeatures).transpose(1, 2);                                    // [1, in, N] view
-        var y = nn.functional.conv1d(columns, weight.unsqueeze(-1), bias, dilation: dilation)            // [1, out, N]
+        var y = Convolution.Conv1d(columns, weight.unsqueeze(-1), bias, dilation: dilation)              // [1, out, N]
             .transpose(1, 2).reshape(outShape);                                                          // [..., out] view
         return y.contiguous().MoveToOuterDisposeScope();
     }

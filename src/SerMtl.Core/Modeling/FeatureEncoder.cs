@@ -56,26 +56,8 @@ internal sealed class ConvLayerBlock : nn.Module<Tensor, Tensor?, Tensor>
         return _activation.ApplyToOwned(y).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// The convolution [B, C_in, S] -> [B, C_out, T]. A small float32 single utterance (see
-    /// <see cref="FastLinear.NativeConvolutionLimit"/>) is written as a product of the weight [C_out, C_in * K] with the
-    /// strided windows of the input [B, C_in * K, T], so that libtorch does not log its NNPACK warning; everything else
-    /// is libtorch's convolution (oneDNN), which for the waveform layer of base on a 5 s clip took 2.5 ms against the
-    /// product's 21 ms (float32, 2-core test machine; 13 against 43 ms forward and backward).
-    /// </summary>
-    private Tensor Convolve(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        x = MixedPrecision.Cast(x);
-        var weight = MixedPrecision.Cast(_conv.weight!);
-        var bias = MixedPrecision.CastOrNull(_conv.bias);
-        var smallSingle = x.shape[0] == 1 && x.numel() <= FastLinear.NativeConvolutionLimit && x.dtype == ScalarType.Float32;
-        if (!smallSingle)
-            return nn.functional.conv1d(x, weight, bias, stride: Stride).MoveToOuterDisposeScope();
-        var y = WindowedProduct.Apply(x, weight, Stride, groups: 1); // [B, C_out, T]
-        if (bias is not null) y = y + bias.unsqueeze(-1);
-        return y.MoveToOuterDisposeScope();
-    }
+    /// <summary>The convolution [B, C_in, S] -> [B, C_out, T], through <see cref="Convolution.Conv1d"/>.</summary>
+    private Tensor Convolve(Tensor x) => Convolution.Conv1d(x, _conv.weight!, _conv.bias, stride: Stride);
 
     /// <summary>Output frames of this layer for <paramref name="inputLength"/> input frames: floor((L - K) / S) + 1.</summary>
     public long OutputLength(long inputLength) => (inputLength - Kernel) / Stride + 1;

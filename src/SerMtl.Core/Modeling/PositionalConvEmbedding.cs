@@ -46,35 +46,8 @@ internal sealed class WeightNormConv1d : nn.Module<Tensor, Tensor>
         return (_weightV * (_weightG / norm).to(_weightV.dtype)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>[B, C, T] -> [B, C, T + 1 - K % 2] (padding K / 2 on both sides).</summary>
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        x = MixedPrecision.Cast(x);
-        var weight = MixedPrecision.Cast(Weight());
-        var bias = MixedPrecision.Cast(_bias);
-        if (x.device_type == DeviceType.CPU && x.dtype == ScalarType.BFloat16 && !is_grad_enabled())
-            return GroupedProduct(x, weight, bias).MoveToOuterDisposeScope();
-        return nn.functional.conv1d(x, weight, bias, padding: _padding, groups: _groups).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// The same convolution as a <see cref="WindowedProduct"/> per utterance (its windows are a copy, ~49 MB in bfloat16
-    /// for a 5 s clip of base, hence one utterance at a time). In bfloat16 on the CPU libtorch's grouped convolution ran
-    /// at ~190 GFLOP/s on the 2-core test machine, this product at ~450 (12.5 -> 6.5 ms for a 5 s clip). Only without
-    /// autograd: backward would keep the windows.
-    /// </summary>
-    private Tensor GroupedProduct(Tensor x, Tensor weight, Tensor bias)
-    {
-        using var scope = NewDisposeScope();
-        var outputs = new Tensor[x.shape[0]];
-        for (var b = 0; b < outputs.Length; b++)
-        {
-            var padded = nn.functional.pad(x.narrow(0, b, 1), [_padding, _padding]); // [1, C, T + 2p]
-            outputs[b] = WindowedProduct.Apply(padded, weight, stride: 1, _groups);   // [1, C_out, T_out]
-        }
-        return cat(outputs, 0).add_(bias.unsqueeze(-1)).MoveToOuterDisposeScope();
-    }
+    /// <summary>[B, C, T] -> [B, C, T + 1 - K % 2] (padding K / 2 on both sides), through <see cref="Convolution.Conv1d"/>.</summary>
+    public override Tensor forward(Tensor x) => Convolution.Conv1d(x, Weight(), _bias, padding: _padding, groups: _groups);
 
     /// <summary>HF: v ~ N(0, 2·sqrt(1 / (K·C_in))), bias 0, then g = ||v|| so the effective weight starts at v.</summary>
     public void ResetParameters()
