@@ -11,9 +11,10 @@ namespace SerMtl.Tests.Modeling;
 /// </summary>
 internal sealed class ModelFixture : IDisposable
 {
+    /// <summary>The fixture <paramref name="name"/> under tests/fixtures/wav2vec2, or the folder itself when <paramref name="name"/> is a rooted path.</summary>
     public ModelFixture(string name, string weightsFile)
     {
-        Directory = Path.Combine(TestPaths.Fixtures, "wav2vec2", name);
+        Directory = Path.IsPathRooted(name) ? name : Path.Combine(TestPaths.Fixtures, "wav2vec2", name);
         Model = Wav2Vec2Model.FromPretrained(Directory, new Wav2Vec2LoadOptions { WeightsFile = weightsFile });
         Stems = System.IO.Directory.GetFiles(Directory, "*.wav").Select(p => Path.GetFileNameWithoutExtension(p)!).Order(StringComparer.Ordinal).ToArray();
         Waveforms = Stems.Select(s => AudioLoader.LoadMono(Path.Combine(Directory, s + ".wav"))).ToArray();
