@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace SerMtl.Modeling;
 
 /// <summary>
-/// A 1-D convolution (no padding, no bias) written as a product of the weight with the input's strided windows, for the
-/// places where libtorch's convolution kernels are the wrong tool: small float32 single utterances (its NNPACK
-/// warning) and the grouped positional convolution in bfloat16 (a slow kernel).
+/// A 1-D convolution (no padding, no bias) written as a product of the weight with the input's strided windows, one of
+/// the paths <see cref="Convolution.Conv1d"/> picks: for small float32 single utterances (libtorch's NNPACK warning)
+/// and the grouped positional convolution in bfloat16 without autograd (a slow kernel).
 /// </summary>
 internal static class WindowedProduct
 {
