@@ -41,9 +41,9 @@ internal enum ConvolutionPath
 /// a multiple of 16 for the forward pass, input and output channels to a multiple of 32 when the input needs a
 /// gradient; bfloat16 input and output channels to a multiple of 32. Zero channels add nothing to the sums, and
 /// autograd drops the gradients of the padding, so the result is the same convolution. One input channel (the waveform
-/// layer) needs no padding in the forward pass. The
-/// kernel check in the tests (ConvolutionSweepTests) sweeps this entry point against float64 over channels 1-70 and
-/// larger odd counts, repeated, and shows the raw libtorch failures it routes around.
+/// layer) needs no padding in the forward pass. The kernel check in the tests (ConvolutionSweepTests) sweeps this entry
+/// point against float64 over channels 1-70 and larger odd counts, repeated, and shows the raw libtorch failures it
+/// routes around.
 /// </remarks>
 internal static class Convolution
 {

@@ -132,13 +132,11 @@ public class PrimitiveSweepTests
                 using var scope = NewDisposeScope();
                 manual_seed(channels * 10 + r);
                 using var norm = new ChannelLayerNorm(channels);
-                using (no_grad())
-                    foreach (var p in norm.parameters()) p.normal_();
+                var affine = RandomAffine(norm);
                 var x = randn(2, channels, 57) * 3 + 1;
-                var (weight, bias) = (norm.parameters().First().to(ScalarType.Float64), norm.parameters().Last().to(ScalarType.Float64));
                 var x64 = x.to(ScalarType.Float64);
                 var (variance, mean) = x64.var_mean(1, unbiased: false, keepdim: true);                             // per frame
-                var expected = (x64 - mean) / (variance + 1e-5).sqrt() * weight.view(1, -1, 1) + bias.view(1, -1, 1);
+                var expected = Normalise(x64, mean, variance, affine);
                 norm.to(dtype);
                 using var noGrad = no_grad();
                 AssertClose(expected, norm.call(x.to(dtype), null), dtype, $"{dtype} layer norm over {channels} channels");
@@ -156,23 +154,34 @@ public class PrimitiveSweepTests
                 using var scope = NewDisposeScope();
                 manual_seed(channels * 10 + r);
                 using var norm = new MaskedGroupNorm(channels);
-                using (no_grad())
-                    foreach (var p in norm.parameters()) p.normal_();
+                var affine = RandomAffine(norm);
                 const long frames = 83;
                 long[] lengths = [frames, 41, 7];
                 var x = randn(3, channels, frames) * 2 - 0.5;
                 var valid = arange(frames).unsqueeze(0) < tensor(lengths).unsqueeze(1);                              // [3, T]
-                var (weight, bias) = (norm.parameters().First().to(ScalarType.Float64), norm.parameters().Last().to(ScalarType.Float64));
                 var x64 = x.to(ScalarType.Float64);
                 var mask = valid.unsqueeze(1).to(ScalarType.Float64);                                                  // [3, 1, T]
                 var count = tensor(lengths).to(ScalarType.Float64).view(3, 1, 1);
                 var mean = (x64 * mask).sum(-1, keepdim: true) / count;
                 var variance = ((x64 - mean).square() * mask).sum(-1, keepdim: true) / count;
-                var expected = (x64 - mean) / (variance + 1e-5).sqrt() * weight.view(1, -1, 1) + bias.view(1, -1, 1);
+                var expected = Normalise(x64, mean, variance, affine);
                 norm.to(dtype);
                 using var noGrad = no_grad();
                 var actual = norm.call(x.to(dtype), valid);
                 AssertClose(expected * mask, actual.to(ScalarType.Float64) * mask, dtype, $"{dtype} masked group norm over {channels} channels (valid frames)");
             }
     }
+
+    /// <summary>Fills a norm's per-channel weight and bias [C] with N(0, 1); returns them in float64, shaped [1, C, 1].</summary>
+    private static (Tensor Weight, Tensor Bias) RandomAffine(TorchSharp.torch.nn.Module norm)
+    {
+        using (no_grad())
+            foreach (var p in norm.parameters()) p.normal_();
+        var (weight, bias) = (norm.parameters().First(), norm.parameters().Last());
+        return (weight.to(ScalarType.Float64).view(1, -1, 1), bias.to(ScalarType.Float64).view(1, -1, 1));
+    }
+
+    /// <summary>(x - mean) / sqrt(variance + 1e-5) * weight + bias, the norms' formula, in float64.</summary>
+    private static Tensor Normalise(Tensor x, Tensor mean, Tensor variance, (Tensor Weight, Tensor Bias) affine) =>
+        (x - mean) / (variance + 1e-5).sqrt() * affine.Weight + affine.Bias;
 }
