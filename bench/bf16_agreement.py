@@ -5,7 +5,7 @@ Runs `sermtl predict --json` twice over the same WAVs (float32, then --dtype bfl
 the predicted label and every label's probability. Used for issue 6's goal: the same emotion on >= 99 % of the
 demo's test utterances.
 
-  dotnet run --project samples/SerMtl.Cli -c Release -- demo --out out/demo
+  dotnet run --project tools/SerMtl.Cli -c Release -- demo --out out/demo
   /usr/bin/python3 bench/bf16_agreement.py out/demo/model out/demo/corpus/IEMOCAP_full_release/Session5
 
 The second argument is a folder searched recursively for .wav files (the demo tests on Session 5). Set SERMTL to the
@@ -31,12 +31,12 @@ def main():
         sys.exit(__doc__)
     model, folder = sys.argv[1], sys.argv[2]
     root = pathlib.Path(__file__).resolve().parent.parent
-    apphost = root / "samples/SerMtl.Cli/bin/Release/net10.0/sermtl"
+    apphost = root / "tools/SerMtl.Cli/bin/Release/net10.0/sermtl"
     if "SERMTL" in os.environ:
         command = shlex.split(os.environ["SERMTL"])
     else:
         if not apphost.exists():
-            subprocess.run(["dotnet", "build", str(root / "samples/SerMtl.Cli"), "-c", "Release"], check=True)
+            subprocess.run(["dotnet", "build", str(root / "tools/SerMtl.Cli"), "-c", "Release"], check=True)
         command = [str(apphost)]
     files = sorted(str(p) for p in pathlib.Path(folder).rglob("*.wav") if not p.name.startswith("._"))
     if not files:

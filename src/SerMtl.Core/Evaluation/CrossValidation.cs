@@ -157,8 +157,11 @@ public sealed class CrossValidation
     }
 
     /// <summary>id, label, predicted, probabilities (label order), reference and decoded transcript, tab-separated.</summary>
-    internal static void WritePredictions(string path, EvaluationResult result)
+    /// <remarks>Written atomically (a temporary file, then renamed). <c>sermtl train</c> and <c>evaluate</c> write it too.</remarks>
+    public static void WritePredictions(string path, EvaluationResult result)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(result);
         static string Clean(string? s) => (s ?? "").Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
         var text = new StringBuilder();
         var labels = result.Classification.Labels;

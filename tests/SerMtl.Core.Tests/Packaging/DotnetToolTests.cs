@@ -34,7 +34,7 @@ public sealed class DotnetToolTests(SavedModelFixture model, ITestOutputHelper o
         var version = "0.0.0-tooltest." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
         var feed = Path.Combine(_root, "feed");
         var tools = Path.Combine(_root, "tools");
-        DotnetProcess.RunChecked(TestPaths.RepoRoot, StepTimeout, "pack", "samples/SerMtl.Cli/SerMtl.Cli.csproj", "-c", "Release", "-o", feed, $"-p:Version={version}", "-nodeReuse:false");
+        DotnetProcess.RunChecked(TestPaths.RepoRoot, StepTimeout, "pack", "tools/SerMtl.Cli/SerMtl.Cli.csproj", "-c", "Release", "-o", feed, $"-p:Version={version}", "-nodeReuse:false");
         DotnetProcess.RunChecked(_root, StepTimeout, "tool", "install", "--tool-path", tools, "--add-source", feed, "--version", version, "sermtl");
         var sermtl = Path.Combine(tools, OperatingSystem.IsWindows() ? "sermtl.exe" : "sermtl");
 

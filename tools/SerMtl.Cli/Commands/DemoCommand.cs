@@ -47,7 +47,7 @@ internal sealed class DemoCommand(TextWriter? output = null) : ICliCommand
           --check            exit with code 1 when the held-out weighted accuracy is below 0.6
 
         Example:
-          dotnet run --project samples/SerMtl.Cli -- demo --out /tmp/demo
+          dotnet run --project tools/SerMtl.Cli -- demo --out /tmp/demo
         """;
 
     public int Run(CliArgs args, CancellationToken cancellationToken)
