@@ -1,3 +1,3 @@
 using SerMtl.Cli;
 
-return CliHost.Run(args);
+return Sermtl.Run(args);

@@ -18,10 +18,21 @@ public sealed class CorpusArgsTests : IDisposable
         return path;
     }
 
+    /// <summary>The data options as <c>cv</c> parses them, read with <paramref name="seed"/>.</summary>
+    private static CorpusSelection Load(string[] argv, int seed)
+    {
+        var corpus = new CorpusArgs();
+        var command = new System.CommandLine.Command("t");
+        corpus.AddTo(command);
+        var parse = command.Parse(argv);
+        Assert.Empty(parse.Errors);
+        return corpus.Load(parse, seed);
+    }
+
     [Fact]
     public void Load_ManifestBySpeaker_OneFoldPerSpeakerWithValidationFromTheTrainingSide()
     {
-        var data = CorpusArgs.Load(new CliArgs(["--manifest", Manifest(), "--protocol", "speaker"]), seed: 0);
+        var data = Load(["--manifest", Manifest(), "--protocol", "speaker"], seed: 0);
         Assert.Equal(["spk0", "spk1", "spk2"], data.Folds.Select(f => f.Name));
         Assert.Equal(["angry", "happy", "neutral", "sad"], data.Corpus.Labels); // raw labels, ordinal order
         foreach (var fold in data.Folds)
@@ -35,16 +46,16 @@ public sealed class CorpusArgsTests : IDisposable
     [Fact]
     public void Load_ManifestWithThePaperProtocolOrNoSource_IsAUsageError()
     {
-        var e = Assert.Throws<UsageException>(() => CorpusArgs.Load(new CliArgs(["--manifest", Manifest(), "--protocol", "paper"]), 0));
+        var e = Assert.Throws<UsageException>(() => Load(["--manifest", Manifest(), "--protocol", "paper"], 0));
         Assert.Contains("--iemocap", e.Message);
-        Assert.Throws<UsageException>(() => CorpusArgs.Load(new CliArgs(["--protocol", "speaker"]), 0));
-        Assert.Throws<UsageException>(() => CorpusArgs.Load(new CliArgs(["--manifest", Manifest(), "--protocol", "kfold:1"]), 0));
+        Assert.Throws<UsageException>(() => Load(["--protocol", "speaker"], 0));
+        Assert.Throws<UsageException>(() => Load(["--manifest", Manifest(), "--protocol", "kfold:1"], 0));
     }
 
     [Fact]
     public void SelectFoldsAndLimit_KeepProtocolOrderAndASeededSubset()
     {
-        var data = CorpusArgs.Load(new CliArgs(["--manifest", Manifest(), "--protocol", "kfold:3", "--validation", "none"]), seed: 0);
+        var data = Load(["--manifest", Manifest(), "--protocol", "kfold:3", "--validation", "none"], seed: 0);
         Assert.Equal(["Fold1", "Fold3"], CorpusArgs.SelectFolds(data.Folds, "Fold3,Fold1").Select(f => f.Name));
         var e = Assert.Throws<UsageException>(() => CorpusArgs.SelectFolds(data.Folds, "Fold9"));
         Assert.Contains("Fold1, Fold2, Fold3", e.Message);

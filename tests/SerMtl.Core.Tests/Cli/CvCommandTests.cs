@@ -33,24 +33,33 @@ public sealed class CvCommandTests(TrainingReplicaFixture fixture, ITestOutputHe
         "--epochs", "1", "--batch-size", "4", "--max-utterances", "16", "--out", Path.Combine(_out, run), .. extra,
     ];
 
-    private int Run(ICliCommand command, string[] argv)
+    private int Run(string[] command, string[] argv)
     {
-        var writer = new StringWriter();
-        var exit = command switch
-        {
-            CvCommand => new CvCommand(writer).Run(new CliArgs(argv), CancellationToken.None),
-            CvAggregateCommand => new CvAggregateCommand(writer).Run(new CliArgs(argv), CancellationToken.None),
-            TrainCommand => new TrainCommand(writer).Run(new CliArgs(argv), CancellationToken.None),
-            _ => new EvaluateCommand(writer).Run(new CliArgs(argv), CancellationToken.None),
-        };
-        output.WriteLine(writer.ToString());
-        return exit;
+        var outcome = CliTool.Run([.. command, .. argv]);
+        output.WriteLine(outcome.Output + outcome.Error);
+        return outcome.Exit;
+    }
+
+    private static readonly string[] Cv = ["cv"];
+    private static readonly string[] CvAggregate = ["cv", "aggregate"];
+    private static readonly string[] Train = ["train"];
+    private static readonly string[] Evaluate = ["evaluate"];
+
+    /// <summary>The training options as <c>cv</c> parses them.</summary>
+    private static TrainingSetup ParseTraining(params string[] argv)
+    {
+        var training = new TrainingArgs();
+        var command = new System.CommandLine.Command("t");
+        training.AddTo(command);
+        var parse = command.Parse(argv);
+        Assert.Empty(parse.Errors);
+        return training.Parse(parse);
     }
 
     [FactRequiresIemocapReplica]
     public void Cv_TwoFoldsOneEpoch_WritesAWellFormedResultsFileAndResumesAsFinished()
     {
-        Assert.Equal(ExitCodes.Success, Run(new CvCommand(), Common("all", "--folds", "Ses01F,Ses01M")));
+        Assert.Equal(ExitCodes.Success, Run(Cv, Common("all", "--folds", "Ses01F,Ses01M")));
         var run = Path.Combine(_out, "all");
         var resultsPath = Path.Combine(run, RunResults.FileName);
 
@@ -105,32 +114,30 @@ public sealed class CvCommandTests(TrainingReplicaFixture fixture, ITestOutputHe
 
         // The same command again: both folds are finished, nothing is retrained.
         var stamp = File.GetLastWriteTimeUtc(Path.Combine(run, "folds", "Ses01F", FoldOutcome.FileName));
-        Assert.Equal(ExitCodes.Success, Run(new CvCommand(), Common("all", "--folds", "Ses01F,Ses01M")));
+        Assert.Equal(ExitCodes.Success, Run(Cv, Common("all", "--folds", "Ses01F,Ses01M")));
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(run, "folds", "Ses01F", FoldOutcome.FileName)));
 
         // Other settings into the same directory are refused.
-        var e = Assert.Throws<InvalidOperationException>(() => Run(new CvCommand(), Common("all", "--folds", "Ses01F", "--alpha", "0.01")));
-        Assert.Contains("alpha 0.1 -> 0.01", e.Message);
+        Assert.Contains("alpha 0.1 -> 0.01", CliTool.Failure([.. Cv, .. Common("all", "--folds", "Ses01F", "--alpha", "0.01")]));
 
         // Folds run separately and aggregated give the same results as one run.
-        Assert.Equal(ExitCodes.Success, Run(new CvCommand(), Common("a", "--folds", "Ses01F")));
-        Assert.Equal(ExitCodes.Success, Run(new CvCommand(), Common("b", "--folds", "Ses01M")));
-        Assert.Equal(ExitCodes.Success, Run(new CvAggregateCommand(), ["--out", Path.Combine(_out, "ab"), Path.Combine(_out, "a"), Path.Combine(_out, "b")]));
+        Assert.Equal(ExitCodes.Success, Run(Cv, Common("a", "--folds", "Ses01F")));
+        Assert.Equal(ExitCodes.Success, Run(Cv, Common("b", "--folds", "Ses01M")));
+        Assert.Equal(ExitCodes.Success, Run(CvAggregate, ["--out", Path.Combine(_out, "ab"), Path.Combine(_out, "a"), Path.Combine(_out, "b")]));
         var aggregated = RunResults.Load(Path.Combine(_out, "ab", RunResults.FileName));
         Assert.Equal(results.Folds.Select(f => (f.Name, f.Test, f.WeightedAccuracy, f.UnweightedAccuracy, f.Wer)),
             aggregated.Folds.Select(f => (f.Name, f.Test, f.WeightedAccuracy, f.UnweightedAccuracy, f.Wer)));
         Assert.Equal((results.Pooled.Test, results.Pooled.WeightedAccuracy, results.Pooled.Wer),
             (aggregated.Pooled.Test, aggregated.Pooled.WeightedAccuracy, aggregated.Pooled.Wer));
         Assert.True(File.Exists(Path.Combine(_out, "ab", "report.html")));
-        var duplicate = Assert.Throws<InvalidOperationException>(() =>
-            Run(new CvAggregateCommand(), ["--out", Path.Combine(_out, "dup"), Path.Combine(_out, "a"), run]));
-        Assert.Contains("'Ses01F' is finished in both", duplicate.Message);
+        var duplicate = CliTool.Failure([.. CvAggregate, "--out", Path.Combine(_out, "dup"), Path.Combine(_out, "a"), run]);
+        Assert.Contains("'Ses01F' is finished in both", duplicate);
     }
 
     [FactRequiresIemocapReplica]
     public void Train_ThenEvaluate_TheSavedModelScoresTheTestSplitAsTheRunDid()
     {
-        Assert.Equal(ExitCodes.Success, Run(new TrainCommand(), Common("one", "--fold", "Ses01M", "--validation", "none")));
+        Assert.Equal(ExitCodes.Success, Run(Train, Common("one", "--fold", "Ses01M", "--validation", "none")));
         var run = Path.Combine(_out, "one");
         var results = RunResults.Load(Path.Combine(run, RunResults.FileName));
         var fold = Assert.Single(results.Folds);
@@ -139,7 +146,7 @@ public sealed class CvCommandTests(TrainingReplicaFixture fixture, ITestOutputHe
         Assert.Single(EpochLog.Read(Path.Combine(run, EpochLog.FileName)));
 
         var scored = Path.Combine(_out, "scored");
-        Assert.Equal(ExitCodes.Success, Run(new EvaluateCommand(),
+        Assert.Equal(ExitCodes.Success, Run(Evaluate,
         [
             "--model", Path.Combine(run, "best"), "--iemocap", fixture.Root!, "--protocol", "paper", "--fold", "Ses01M",
             "--validation", "none", "--max-utterances", "16", "--device", "cpu", "--out", scored,
@@ -155,29 +162,31 @@ public sealed class CvCommandTests(TrainingReplicaFixture fixture, ITestOutputHe
     [Fact]
     public void TrainingArgs_PrecisionAndMemoryOptions_ReachTheTrainerAndTheRecipe()
     {
-        var defaults = TrainingArgs.Parse(new CliArgs(["--backbone", "b"]));
+        var defaults = ParseTraining(["--backbone", "b"]);
         Assert.Equal((ComputePrecision.Float32, OptimizerStatePrecision.Float32, false),
             (defaults.Options.ComputePrecision, defaults.Options.OptimizerStatePrecision, defaults.Options.GradientCheckpointing));
 
-        var setup = TrainingArgs.Parse(new CliArgs(["--backbone", "b", "--dtype", "bfloat16", "--optimizer-state", "bfloat16", "--gradient-checkpointing"]));
+        var setup = ParseTraining(["--backbone", "b", "--dtype", "bfloat16", "--optimizer-state", "bfloat16", "--gradient-checkpointing"]);
         Assert.Equal((ComputePrecision.BFloat16, OptimizerStatePrecision.BFloat16, true),
             (setup.Options.ComputePrecision, setup.Options.OptimizerStatePrecision, setup.Options.GradientCheckpointing));
         Assert.Equal(("bfloat16", "bfloat16"), (setup.Recipe["dtype"], setup.Recipe["optimizer_state"]));
         Assert.DoesNotContain("gradient_checkpointing", setup.Recipe.Keys); // same gradients: a run may resume with it switched
-        Assert.Throws<UsageException>(() => TrainingArgs.Parse(new CliArgs(["--backbone", "b", "--dtype", "float16"])));
+        Assert.Contains("--dtype expects one of float32|bfloat16, got 'float16'", CliTool.Usage("cv", "--backbone", "b", "--dtype", "float16", "--out", "o"));
     }
 
     [Fact]
     public void Cv_Usage_MissingOptionsAndBadValuesAreUsageErrors()
     {
-        Assert.Throws<UsageException>(() => new CvCommand(TextWriter.Null).Run(new CliArgs(["--iemocap", "x", "--protocol", "paper", "--out", "o"]), CancellationToken.None));
-        Assert.Throws<UsageException>(() => new CvCommand(TextWriter.Null).Run(new CliArgs(["--backbone", "b", "--protocol", "paper", "--out", "o"]), CancellationToken.None));
-        var e = Assert.Throws<UsageException>(() => new CvCommand(TextWriter.Null).Run(
-            new CliArgs(["--iemocap", "x", "--backbone", "b", "--protocol", "paper", "--out", "o", "--device", "tpu"]), CancellationToken.None));
-        Assert.Contains("--device", e.Message);
-        Assert.Contains("--folds A,B", new CvCommand().Help);
-        Assert.Contains("Examples:", new CvAggregateCommand().Help);
-        Assert.Contains("Examples:", new TrainCommand().Help);
-        Assert.Contains("Examples:", new EvaluateCommand().Help);
+        Assert.Contains("missing required option --backbone", CliTool.Usage("cv", "--iemocap", "x", "--protocol", "paper", "--out", "o"));
+        Assert.Contains("give exactly one of --iemocap ROOT and --manifest FILE", CliTool.Usage("cv", "--backbone", "b", "--protocol", "paper", "--out", "o"));
+        Assert.Contains("--device expects cpu, cuda or cuda:N, got 'tpu'",
+            CliTool.Usage("cv", "--iemocap", "x", "--backbone", "b", "--protocol", "paper", "--out", "o", "--device", "tpu"));
+        Assert.Contains("--folds <A,B>", CliTool.Run("cv", "--help").Output);
+        foreach (var command in new[] { CvAggregate, Train, Evaluate })
+        {
+            var help = CliTool.Run([.. command, "--help"]);
+            Assert.Equal(ExitCodes.Success, help.Exit);
+            Assert.Contains("Examples:", help.Output);
+        }
     }
 }

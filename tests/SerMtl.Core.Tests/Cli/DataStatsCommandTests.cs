@@ -1,6 +1,5 @@
 using System.Text.Json;
 using SerMtl.Cli;
-using SerMtl.Cli.Commands;
 using Xunit.Abstractions;
 
 namespace SerMtl.Tests.Cli;
@@ -11,9 +10,8 @@ public class DataStatsCommandTests(IemocapReplicaFixture fixture, ITestOutputHel
 
     private static (int Exit, string Text) Run(params string[] argv)
     {
-        var writer = new StringWriter();
-        var exit = new DataStatsCommand(writer).Run(new CliArgs(argv), CancellationToken.None);
-        return (exit, writer.ToString());
+        var outcome = CliTool.Run(["data", "stats", .. argv]);
+        return (outcome.Exit, outcome.Output);
     }
 
     /// <summary>4-class utterance ids straight from ../shared/iemocap/utterances.tsv, or null without it.</summary>
@@ -97,8 +95,8 @@ public class DataStatsCommandTests(IemocapReplicaFixture fixture, ITestOutputHel
     }
 
     [Fact]
-    public void Registry_ListsTheCommand() =>
-        Assert.Single(CommandRegistry.All, c => c is DataStatsCommand && c.Name == "data stats");
+    public void Overview_ListsTheCommand() =>
+        Assert.Matches(@"(?m)^  data stats +Count IEMOCAP utterances", CliTool.Run("--help").Output);
 
     [Theory]
     [InlineData(new[] { "--protocol", "paper" }, "--iemocap")]
@@ -109,12 +107,12 @@ public class DataStatsCommandTests(IemocapReplicaFixture fixture, ITestOutputHel
     [InlineData(new[] { "--iemocap", "/x", "--protocol", "paper", "--labels", "neu" }, "--labels")]
     [InlineData(new[] { "--iemocap", "/x", "--protocol", "paper", "--folds", "3" }, "unknown option --folds")]
     public void BadArguments_AreUsageErrors(string[] argv, string expected) =>
-        Assert.Contains(expected, Assert.Throws<UsageException>(() => Run(argv)).Message);
+        Assert.Contains(expected, CliTool.Usage(["data", "stats", .. argv]));
 
     [Fact]
     public void MissingRoot_FailsNamingIt()
     {
         var missing = Path.Combine(Path.GetTempPath(), "sermtl-no-such-iemocap-" + Guid.NewGuid().ToString("N"));
-        Assert.Contains(missing, Assert.Throws<DirectoryNotFoundException>(() => Run("--iemocap", missing, "--protocol", "paper")).Message);
+        Assert.Contains(missing, CliTool.Failure("data", "stats", "--iemocap", missing, "--protocol", "paper"));
     }
 }

@@ -15,9 +15,9 @@ public class DemoCommandTests
         var outDir = Path.Combine(Path.GetTempPath(), "sermtl-demo-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var output = new StringWriter();
-            var code = new DemoCommand(output).Run(new CliArgs(["--out", outDir, "--epochs", "1", "--utterances", "2", "--threads", "1"]), CancellationToken.None);
-            Assert.Equal(ExitCodes.Success, code);
+            var run = CliTool.Run("demo", "--out", outDir, "--epochs", "1", "--utterances", "2", "--threads", "1");
+            Assert.True(run.Exit == ExitCodes.Success, run.Error);
+            var output = run.Output;
 
             var results = RunResults.Load(Path.Combine(outDir, RunResults.FileName));
             Assert.Equal("session", results.Protocol);

@@ -16,7 +16,11 @@ public sealed class EmbedCommandTests : IDisposable
         if (Directory.Exists(_out)) Directory.Delete(_out, recursive: true);
     }
 
-    private int Run(params string[] args) => new EmbedCommand().Run(new CliArgs(args), CancellationToken.None);
+    private static int Run(params string[] args) => CliTool.Run(["embed", .. args]).Exit;
+
+    private static string Failure(params string[] a) => CliTool.Failure(["embed", .. a]);
+
+    private static string Usage(params string[] args) => CliTool.Usage(["embed", .. args]);
 
     [Fact]
     public void Run_BatchSizes1And3_WriteTheSameNpyFilesMatchingTheReference()
@@ -52,24 +56,24 @@ public sealed class EmbedCommandTests : IDisposable
     public void Run_DuplicateStems_IsAUsageErrorNamingBothFiles()
     {
         var other = Path.Combine(_out, "x", "a.wav");
-        var e = Assert.Throws<UsageException>(() => Run("--model", TestPaths.TinyGroup, "--out", _out, Wavs[0], other));
-        Assert.Contains(Wavs[0], e.Message);
-        Assert.Contains(other, e.Message);
+        var e = Usage("--model", TestPaths.TinyGroup, "--out", _out, Wavs[0], other);
+        Assert.Contains(Wavs[0], e);
+        Assert.Contains(other, e);
         Assert.False(Directory.Exists(_out), "nothing should be written");
     }
 
     [Fact]
     public void Run_NoWavsOrBadBatchSize_IsAUsageError()
     {
-        Assert.Contains("no WAV files", Assert.Throws<UsageException>(() => Run("--model", TestPaths.TinyGroup, "--out", _out)).Message);
-        Assert.Contains("--batch-size", Assert.Throws<UsageException>(() => Run("--model", TestPaths.TinyGroup, "--out", _out, "--batch-size", "0", Wavs[0])).Message);
+        Assert.Contains("no WAV files", Usage("--model", TestPaths.TinyGroup, "--out", _out));
+        Assert.Contains("--batch-size", Usage("--model", TestPaths.TinyGroup, "--out", _out, "--batch-size", "0", Wavs[0]));
     }
 
     [Fact]
     public void Run_MissingWav_FailsNamingIt()
     {
         var missing = Path.Combine(_out, "missing.wav");
-        var e = Assert.Throws<FileNotFoundException>(() => Run("--model", TestPaths.TinyGroup, "--out", _out, missing));
-        Assert.Contains(missing, e.Message);
+        var e = Failure("--model", TestPaths.TinyGroup, "--out", _out, missing);
+        Assert.Contains(missing, e);
     }
 }

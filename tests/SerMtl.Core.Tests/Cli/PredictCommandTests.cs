@@ -14,12 +14,15 @@ public sealed class PredictCommandTests(SavedModelFixture model) : IClassFixture
 
     private static string Wav(string stem) => Path.Combine(TestPaths.TinyGroup, stem + ".wav");
 
-    private (int Exit, string Out, string Err) Run(params string[] argv)
+    private static (int Exit, string Out, string Err) Run(params string[] argv)
     {
-        var (stdout, stderr) = (new StringWriter(), new StringWriter());
-        var exit = new PredictCommand(stdout, stderr).Run(new CliArgs(argv), CancellationToken.None);
-        return (exit, stdout.ToString(), stderr.ToString());
+        var outcome = CliTool.Run(["predict", .. argv]);
+        return (outcome.Exit, outcome.Output, outcome.Error);
     }
+
+    private static string Failure(params string[] a) => CliTool.Failure(["predict", .. a]);
+
+    private static string Usage(params string[] argv) => CliTool.Usage(["predict", .. argv]);
 
     private EmotionPrediction Expected(string path, double? windowSeconds = 20)
     {
@@ -150,16 +153,16 @@ public sealed class PredictCommandTests(SavedModelFixture model) : IClassFixture
     [Fact]
     public void NotAModel_FailsWithTheLoadersMessage()
     {
-        var e = Assert.Throws<InvalidDataException>(() => Run("--model", TestPaths.TinyGroup, Wav("a")));
-        Assert.Contains("not a SerMtl model", e.Message);
+        var e = Failure("--model", TestPaths.TinyGroup, Wav("a"));
+        Assert.Contains("not a SerMtl model", e);
     }
 
     [Fact]
     public void CudaWithoutBackend_FailsClearly()
     {
         if (TorchSharp.torch.cuda.is_available()) return; // the error is for machines without CUDA
-        var e = Assert.Throws<InvalidOperationException>(() => Run("--model", model.Directory, "--device", "cuda", Wav("a")));
-        Assert.Contains("CUDA is not available", e.Message);
+        var e = Failure("--model", model.Directory, "--device", "cuda", Wav("a"));
+        Assert.Contains("CUDA is not available", e);
     }
 
     [Theory]
@@ -171,21 +174,24 @@ public sealed class PredictCommandTests(SavedModelFixture model) : IClassFixture
     [InlineData("--bogus")]
     public void BadArguments_AreUsageErrors(params string[] extra)
     {
-        Assert.Throws<UsageException>(() => Run(["--model", model.Directory, .. extra, Wav("a")]));
+        Usage(["--model", model.Directory, .. extra, Wav("a")]);
     }
 
     [Fact]
     public void NoInputs_IsAUsageError()
     {
-        Assert.Contains("no WAV", Assert.Throws<UsageException>(() => Run("--model", model.Directory)).Message);
+        Assert.Contains("no WAV", Usage("--model", model.Directory));
     }
 
     [Fact]
-    public void Help_HasUsageAndExamples()
+    public void Help_HasUsageOptionsAndExamples()
     {
-        var help = new PredictCommand().Help;
-        Assert.StartsWith("Usage: sermtl predict --model DIR", help);
-        Assert.Contains("Examples:", help);
-        Assert.Contains(CommandRegistry.All, c => c.Name == "predict");
+        var help = CliTool.Run("predict", "--help");
+        Assert.Equal(ExitCodes.Success, help.Exit);
+        Assert.Contains(" predict [<WAV|DIR>...] [options]", help.Output); // the root is named after the executable (the test host here)
+        Assert.Contains("--model <DIR> (REQUIRED)", help.Output);
+        Assert.Contains("--window-seconds <S>", help.Output);
+        Assert.Contains("Examples:", help.Output);
+        Assert.Contains("predict ", CliTool.Run("--help").Output);
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -17,7 +18,7 @@ namespace SerMtl.Cli.Commands;
 /// heads) on this machine: inference and training-step time for one clip, peak RSS, achieved and GEMM GFLOP/s, and
 /// utterances/s at batch 1 and batch N over mixed-length clips.
 /// </summary>
-internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
+internal sealed class BenchCommand : SermtlCommand
 {
     private const int SampleRate = 16000;
     private const int InferenceRuns = 5;
@@ -25,75 +26,71 @@ internal sealed class BenchCommand(TextWriter? output = null) : ICliCommand
     private const double CtcWeight = 0.1;
     private static readonly string[] Emotions = ["neutral", "happy", "angry", "sad"];
 
-    private readonly TextWriter _out = output ?? Console.Out;
+    private readonly TextWriter _out;
+    private readonly Option<double> _seconds = CliOption.Number("--seconds", "S", "clip length for inference and training", 5, 0.05, 600);
+    private readonly Option<int> _threads = CliOption.Int("--threads", "torch CPU threads (default: the CPUs available)", Environment.ProcessorCount, 1, 4096);
+    private readonly Option<int> _batch = CliOption.Int("--batch", "batch size of the throughput run", 8, 1, 1024);
+    private readonly Option<string> _dtype = CliOption.Choice("--dtype",
+        "the inference and throughput weights and activations; with bfloat16 the training step runs in bfloat16 mixed precision (bfloat16 compute, float32 master weights)",
+        "float32", "float32", "bfloat16");
+    private readonly Option<bool> _trainEncoder = CliOption.Flag("--train-feature-encoder", "train the convolutional feature encoder too (SerTrainer's WithFrozenFeatureEncoder(false))");
+    private readonly Option<string> _optimizerState = TrainingArgs.OptimizerStateOption();
+    private readonly Option<bool> _checkpointing = CliOption.Flag("--gradient-checkpointing",
+        "recompute each transformer layer in the backward pass instead of keeping its activations (SerTrainer's WithGradientCheckpointing)");
+    private readonly Option<bool> _skipTrain = CliOption.Flag("--skip-train", "do not measure the training step");
+    private readonly Option<bool> _skipInference = CliOption.Flag("--skip-inference",
+        "do not measure inference and throughput (the training step's peak RSS is then that of a process that did nothing else)");
+    private readonly Option<bool> _systemMalloc = CliOption.Flag("--system-malloc", "leave the C allocator as it is (to measure what the tuning is worth)");
+    private readonly Option<bool> _json = CliOption.Flag("--json",
+        "print one JSON object: inference_ms, train_step_ms, peak_rss_mb, gflops, gemm_gflops, threads, dtype, utterances_per_second_batch1, utterances_per_second_batchN, batch, machine, and more");
+    // For tests: a config.json to use instead of wav2vec2-base (e.g. a tiny model).
+    private readonly Option<string?> _config = new("--config") { Hidden = true };
 
-    public string Name => "bench";
+    public BenchCommand(TextWriter? output = null)
+        : base("bench", "Measure inference and training speed and memory of a wav2vec2-base-sized model", """
+            Builds a wav2vec2-base-sized model (the base config, random weights, CTC and emotion heads; LayerDrop off so
+            every step does the same work) and measures, on this machine:
+              inference      one clip of S seconds, evaluation mode, inference_mode; median of 5 after 2 warm-ups
+              training step  one update of batch 1 run by SerTrainer (the clip written to a temporary WAV): forward,
+                             CE + 0.1 * CTC, backward, gradient clipping, AdamW step (float32 weights), feature
+                             encoder frozen by default (the paper's recipe); median of 3 after 1 warm-up
+              peak RSS       the process's peak resident memory (Linux: VmHWM from /proc/self/status, reset before
+                             each phase; elsewhere Process.PeakWorkingSet64), overall and per phase
+              GFLOP/s        the model's analytic forward FLOPs (matrix products) divided by the inference time
+              GEMM GFLOP/s   a [2048, 768] x [768, 3072] product measured now as torch's linear (the machine's
+                             matrix-product speed, to compare the model's GFLOP/s with)
+              utterances/s   a fixed set of clips of 2 to 10 s, one at a time and in padded batches of N clips of
+                             similar length (sorted by length, then cut into batches)
+              page faults    minor page faults per inference and per training step (Linux)
+            Timings on a loaded machine are noisy: the 1-minute load average is reported before and after.
+            Unless --system-malloc is given, glibc malloc is first told to keep freed memory (no mmap'd blocks, no
+            trimming), so tensors reuse memory instead of page-faulting it in again on every pass.
 
-    public string Summary => "Measure inference and training speed and memory of a wav2vec2-base-sized model";
-
-    public string Help => """
-        Usage: sermtl bench [--seconds S] [--threads N] [--batch N] [--dtype float32|bfloat16]
-                            [--optimizer-state float32|bfloat16] [--gradient-checkpointing] [--json]
-
-        Builds a wav2vec2-base-sized model (the base config, random weights, CTC and emotion heads; LayerDrop off so
-        every step does the same work) and measures, on this machine:
-          inference      one clip of S seconds, evaluation mode, inference_mode; median of 5 after 2 warm-ups
-          training step  one update of batch 1 run by SerTrainer (the clip written to a temporary WAV): forward,
-                         CE + 0.1 * CTC, backward, gradient clipping, AdamW step (float32 weights), feature
-                         encoder frozen by default (the paper's recipe); median of 3 after 1 warm-up
-          peak RSS       the process's peak resident memory (Linux: VmHWM from /proc/self/status, reset before
-                         each phase; elsewhere Process.PeakWorkingSet64), overall and per phase
-          GFLOP/s        the model's analytic forward FLOPs (matrix products) divided by the inference time
-          GEMM GFLOP/s   a [2048, 768] x [768, 3072] product measured now as torch's linear (the machine's
-                         matrix-product speed, to compare the model's GFLOP/s with)
-          utterances/s   a fixed set of clips of 2 to 10 s, one at a time and in padded batches of N clips of
-                         similar length (sorted by length, then cut into batches)
-          page faults    minor page faults per inference and per training step (Linux)
-        Timings on a loaded machine are noisy: the 1-minute load average is reported before and after.
-        Unless --system-malloc is given, glibc malloc is first told to keep freed memory (no mmap'd blocks, no
-        trimming), so tensors reuse memory instead of page-faulting it in again on every pass.
-
-        Options:
-          --seconds S                  clip length for inference and training (default 5)
-          --threads N                  torch CPU threads (default: the CPUs available, here {0})
-          --batch N                    batch size of the throughput run (default 8)
-          --dtype D                    float32 (default) or bfloat16: the inference and throughput weights and
-                                       activations; the training step then runs in bfloat16 mixed precision
-                                       (bfloat16 compute, float32 master weights)
-          --train-feature-encoder      train the convolutional feature encoder too (SerTrainer's
-                                       WithFrozenFeatureEncoder(false))
-          --optimizer-state P          float32 (default) or bfloat16: AdamW's moments (SerTrainer's
-                                       WithOptimizerState), bfloat16 with stochastic rounding
-          --gradient-checkpointing     recompute each transformer layer in the backward pass instead of keeping
-                                       its activations (SerTrainer's WithGradientCheckpointing)
-          --skip-train                 do not measure the training step
-          --skip-inference             do not measure inference and throughput (the training step's peak RSS is
-                                       then that of a process that did nothing else)
-          --system-malloc              leave the C allocator as it is (to measure what the tuning is worth)
-          --json                       print one JSON object: inference_ms, train_step_ms, peak_rss_mb, gflops,
-                                       gemm_gflops, threads, dtype, utterances_per_second_batch1,
-                                       utterances_per_second_batchN, batch, machine, and more
-
-        Example:
-          sermtl bench --threads 2 --json
-        """.Replace("{0}", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+            Example:
+              sermtl bench --threads 2 --json
+            """)
     {
-        var seconds = args.Double("seconds", 5, min: 0.05, max: 600);
-        var threads = args.Int("threads", Environment.ProcessorCount, min: 1, max: 4096);
-        var batch = args.Int("batch", 8, min: 1, max: 1024);
-        var dtype = args.Choice("dtype", "float32", "float32", "bfloat16") == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
-        var freeze = !args.Flag("train-feature-encoder");
-        var skipTrain = args.Flag("skip-train");
-        var skipInference = args.Flag("skip-inference");
-        var optimizerState = TrainingArgs.OptimizerState(args);
-        var checkpointing = args.Flag("gradient-checkpointing");
-        var systemMalloc = args.Flag("system-malloc");
-        var json = args.Flag("json");
-        // Hidden, for tests: a config.json to use instead of wav2vec2-base (e.g. a tiny model).
-        var configPath = args.Option("config");
-        if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
+        _out = output ?? Console.Out;
+        foreach (var option in new Option[] { _seconds, _threads, _batch, _dtype, _trainEncoder, _optimizerState, _checkpointing, _skipTrain,
+            _skipInference, _systemMalloc, _json, _config })
+            Add(option);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var seconds = parse.GetValue(_seconds);
+        var threads = parse.GetValue(_threads);
+        var batch = parse.GetValue(_batch);
+        var dtype = parse.GetValue(_dtype) == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var freeze = !parse.GetValue(_trainEncoder);
+        var skipTrain = parse.GetValue(_skipTrain);
+        var skipInference = parse.GetValue(_skipInference);
+        var optimizerState = TrainingArgs.OptimizerState(parse.GetValue(_optimizerState));
+        var checkpointing = parse.GetValue(_checkpointing);
+        var systemMalloc = parse.GetValue(_systemMalloc);
+        var json = parse.GetValue(_json);
+        var configPath = parse.GetValue(_config);
         if (skipTrain && skipInference) throw new UsageException("--skip-train and --skip-inference leave nothing to measure");
 
         var config = (configPath is null ? Wav2Vec2Config.Base : Wav2Vec2Config.FromJsonFile(configPath)) with { LayerDrop = 0 };

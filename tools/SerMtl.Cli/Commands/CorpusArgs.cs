@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using SerMtl.Data.Corpora;
 using SerMtl.Data.Iemocap;
@@ -15,39 +16,54 @@ namespace SerMtl.Cli.Commands;
 internal sealed record CorpusSelection(SpeechCorpus Corpus, IReadOnlyList<Fold> Folds, string Protocol, string Source,
     IReadOnlyList<SkippedSample> Skipped, ValidationOptions Validation);
 
-/// <summary>The data options shared by <c>data stats</c>, <c>train</c>, <c>evaluate</c> and <c>cv</c>.</summary>
-internal static class CorpusArgs
+/// <summary>The data options shared by <c>train</c>, <c>evaluate</c> and <c>cv</c>.</summary>
+internal sealed class CorpusArgs
 {
-    /// <summary>The options' help text, indented for a command's Options section.</summary>
-    public const string Help = """
-          --iemocap ROOT          an IEMOCAP release (IEMOCAP_full_release, its parent, or a doubled folder)
-          --manifest FILE         or a CSV/TSV manifest (columns path, label[, speaker, transcript, id, session])
-          --protocol P            paper   10 folds Ses01F..Ses05M: test = dialogs with that prefix (both actors
-                                          of the session also speak in training dialogs: speaker-dependent)
-                                  speaker 10 folds (IEMOCAP) / one per speaker, leave one speaker out
-                                  session 5 folds Session1..Session5, leave one session out
-                                  kfold:K K folds that partition the speakers (manifests)
-          --labels SPEC           label map, IEMOCAP default "neu=neutral, hap+exc=happy, ang=angry, sad=sad";
-                                  for a manifest every raw label is a class unless given
-          --validation V          how each fold carves validation from its training side (never its test side):
-                                  fraction[:F] (default fraction:0.1, stratified by speaker),
-                                  speakers[:N] (hold out N training speakers), or none
-          --skip-missing          leave out utterances whose audio or transcript is missing (default: error)
+    /// <summary>The protocols, as the --protocol help explains them.</summary>
+    public const string ProtocolHelp = """
+        paper   10 folds Ses01F..Ses05M: test = dialogs with that prefix (both actors of the session also speak in training dialogs: speaker-dependent)
+        speaker 10 folds (IEMOCAP) / one per speaker, leave one speaker out
+        session 5 folds Session1..Session5, leave one session out
+        kfold:K K folds that partition the speakers (manifests)
         """;
+
+    /// <summary>The validation strategies, as the --validation help explains them.</summary>
+    public const string ValidationHelp = """
+        how each fold carves validation from its training side (never its test side):
+        fraction[:F] (default fraction:0.1, stratified by speaker), speakers[:N] (hold out N training speakers), or none
+        """;
+
+    private readonly Option<string?> _iemocap = CliOption.Text("--iemocap", "ROOT", "an IEMOCAP release (IEMOCAP_full_release, its parent, or a doubled folder)");
+    private readonly Option<string?> _manifest = CliOption.Text("--manifest", "FILE", "or a CSV/TSV manifest (columns path, label[, speaker, transcript, id, session])");
+    private readonly Option<string?> _protocol = CliOption.Text("--protocol", "P", ProtocolHelp);
+    private readonly Option<string?> _labels = CliOption.Text("--labels", "SPEC",
+        "label map, IEMOCAP default \"neu=neutral, hap+exc=happy, ang=angry, sad=sad\"; for a manifest every raw label is a class unless given");
+    private readonly Option<string> _validation = new("--validation") { HelpName = "V", Description = ValidationHelp, DefaultValueFactory = _ => "fraction" };
+    private readonly Option<bool> _skipMissing = CliOption.Flag("--skip-missing", "leave out utterances whose audio or transcript is missing (default: error)");
+    private readonly bool _protocolRequired;
+
+    /// <summary>Data options; without a required protocol (evaluate), no protocol means no folds.</summary>
+    public CorpusArgs(bool protocolRequired = true) => _protocolRequired = protocolRequired;
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { _iemocap, _manifest, _protocol, _labels, _validation, _skipMissing }) command.Add(option);
+    }
 
     /// <summary>
     /// Reads the corpus and builds the folds. <paramref name="seed"/> seeds the validation split (and k-fold
-    /// assignment). Without <c>--protocol</c> (allowed when <paramref name="protocolRequired"/> is false) there are no folds.
+    /// assignment).
     /// </summary>
-    public static CorpusSelection Load(CliArgs args, int seed, bool protocolRequired = true)
+    public CorpusSelection Load(ParseResult parse, int seed)
     {
-        var iemocap = args.Option("iemocap");
-        var manifest = args.Option("manifest");
+        var iemocap = parse.GetValue(_iemocap);
+        var manifest = parse.GetValue(_manifest);
         if ((iemocap is null) == (manifest is null))
             throw new UsageException("give exactly one of --iemocap ROOT and --manifest FILE");
-        var protocol = args.Option("protocol");
-        if (protocol is null && protocolRequired) throw new UsageException("missing required option --protocol (paper|speaker|session|kfold:K)");
-        var labelSpec = args.Option("labels");
+        var protocol = parse.GetValue(_protocol);
+        if (protocol is null && _protocolRequired) throw new UsageException("missing required option --protocol (paper|speaker|session|kfold:K)");
+        var labelSpec = parse.GetValue(_labels);
         LabelMap? labels;
         try
         {
@@ -57,8 +73,8 @@ internal static class CorpusArgs
         {
             throw new UsageException("--labels: " + e.Message);
         }
-        var validation = ParseValidation(args.Option("validation") ?? "fraction", seed);
-        var missing = args.Flag("skip-missing") ? MissingFilePolicy.Skip : MissingFilePolicy.Error;
+        var validation = ParseValidation(parse.GetValue(_validation) ?? "fraction", seed);
+        var missing = parse.GetValue(_skipMissing) ? MissingFilePolicy.Skip : MissingFilePolicy.Error;
 
         if (iemocap is not null)
         {

@@ -1,36 +1,39 @@
+using System.CommandLine;
 using SerMtl.Cli.Reporting;
 using SerMtl.Evaluation;
 
 namespace SerMtl.Cli.Commands;
 
 /// <summary><c>sermtl cv aggregate</c>: pools folds that ran in separate processes or machines.</summary>
-internal sealed class CvAggregateCommand(TextWriter? output = null) : ICliCommand
+internal sealed class CvAggregateCommand : SermtlCommand
 {
-    public string Name => "cv aggregate";
+    private readonly TextWriter? _output;
+    private readonly Option<string> _outDir = CliOption.Required("--out", "DIR", "where to write the combined run");
+    private readonly Argument<string[]> _runs = CliOption.Operands("RUN", "run directories written by 'sermtl cv'");
 
-    public string Summary => "Combine the finished folds of several 'sermtl cv' run directories into one results.json and report";
+    public CvAggregateCommand(TextWriter? output = null)
+        : base("aggregate", "Combine the finished folds of several 'sermtl cv' run directories into one results.json and report", """
+            Reads every finished fold (RUN/folds/<fold>/test.json) of each RUN, written by 'sermtl cv' runs of the
+            same protocol and settings with different --folds (e.g. one per GPU or per cluster job), and writes
+            DIR/results.json with per-fold and pooled metrics (WA over all test utterances, WER as the mean of the
+            fold WERs), DIR/folds/<fold>/test.json and epochs.csv copies, and DIR/report.html. A fold found in two
+            runs, or runs of different settings, are refused. DIR may be one of the RUNs.
 
-    public string Help => """
-        Usage: sermtl cv aggregate --out DIR RUN [RUN...]
-
-        Reads every finished fold (RUN/folds/<fold>/test.json) of each RUN, written by 'sermtl cv' runs of the
-        same protocol and settings with different --folds (e.g. one per GPU or per cluster job), and writes
-        DIR/results.json with per-fold and pooled metrics (WA over all test utterances, WER as the mean of the
-        fold WERs), DIR/folds/<fold>/test.json and epochs.csv copies, and DIR/report.html. A fold found in two
-        runs, or runs of different settings, are refused. DIR may be one of the RUNs.
-
-        Options:
-          --out DIR    where to write the combined run (required)
-
-        Examples:
-          sermtl cv aggregate --out runs/paper-a0.1 runs/paper-a0.1-gpu0 runs/paper-a0.1-gpu1
-        """;
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+            Examples:
+              sermtl cv aggregate --out runs/paper-a0.1 runs/paper-a0.1-gpu0 runs/paper-a0.1-gpu1
+            """)
     {
-        var reporter = new ConsoleReporter(output);
-        var outDir = Path.GetFullPath(args.Required("out"));
-        var runs = args.Positionals().Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
+        _output = output;
+        Add(_outDir);
+        Add(_runs);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var reporter = new ConsoleReporter(_output);
+        var outDir = Path.GetFullPath(parse.GetRequiredValue(_outDir));
+        var runs = (parse.GetValue(_runs) ?? []).Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
         if (runs.Count == 0) throw new UsageException("give at least one run directory");
 
         RunManifest? manifest = null;

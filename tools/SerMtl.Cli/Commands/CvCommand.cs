@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SerMtl.Cli.Reporting;
 using SerMtl.Data.Protocols;
 using SerMtl.Evaluation;
@@ -7,53 +8,55 @@ using static TorchSharp.torch;
 namespace SerMtl.Cli.Commands;
 
 /// <summary><c>sermtl cv</c>: the paper's cross-validation, one fresh model per fold, resumable.</summary>
-internal sealed class CvCommand(TextWriter? output = null) : ICliCommand
+internal sealed class CvCommand : SermtlCommand
 {
-    public string Name => "cv";
+    private readonly TextWriter? _output;
+    private readonly CorpusArgs _corpus = new();
+    private readonly TrainingArgs _training = new();
+    private readonly Option<string?> _folds = CliOption.Text("--folds", "A,B", "run only these folds (default: all, in protocol order)");
+    private readonly Option<bool> _keepCheckpoints = CliOption.Flag("--keep-checkpoints", "keep each finished fold's resumable checkpoint (3x the model size)");
+    private readonly Option<string> _outDir = CliOption.Required("--out", "DIR", "the run directory");
 
-    public string Summary => "Cross-validate: fine-tune a fresh model per fold, test it, pool the folds (resumable)";
+    public CvCommand(TextWriter? output = null)
+        : base("cv", "Cross-validate: fine-tune a fresh model per fold, test it, pool the folds (resumable)", """
+            For each fold of the protocol: builds a model on the backbone (CTC head from its lm_head when it has
+            one), fine-tunes it on the fold's training split with L = CE + alpha*CTC, keeps the epoch with the best
+            validation UA (validation comes from the training side, never the test fold), and tests it. Writes
+              OUT/results.json                  per-fold and pooled WA, UA, macro F1, WER, confusion (pooled WA counts
+                                                every test utterance once, pooled WER is the mean of fold WERs)
+              OUT/report.html                   curves and confusion matrices (sermtl report)
+              OUT/folds/<fold>/epochs.csv       per-epoch losses, learning rate, validation WA/UA/WER, speed
+              OUT/folds/<fold>/best/            the kept model (loadable by 'sermtl evaluate' and the library)
+              OUT/folds/<fold>/test.json        the fold's test result; predictions.tsv beside it
+              OUT/folds/<fold>/checkpoint.safetensors   while the fold trains (kept with --keep-checkpoints)
+            Run the same command again to resume: finished folds are kept, an interrupted fold continues from its
+            last checkpoint. Ctrl+C saves a checkpoint first. Folds are independent: run subsets with --folds in
+            several processes or machines (same options), then combine them with 'sermtl cv aggregate'.
 
-    public string Help => $"""
-        Usage: sermtl cv (--iemocap ROOT | --manifest FILE) --protocol P --backbone DIR --out DIR [options]
-
-        For each fold of the protocol: builds a model on the backbone (CTC head from its lm_head when it has
-        one), fine-tunes it on the fold's training split with L = CE + alpha*CTC, keeps the epoch with the best
-        validation UA (validation comes from the training side, never the test fold), and tests it. Writes
-          OUT/results.json                  per-fold and pooled WA, UA, macro F1, WER, confusion (pooled WA counts
-                                            every test utterance once, pooled WER is the mean of fold WERs)
-          OUT/report.html                   curves and confusion matrices (sermtl report)
-          OUT/folds/<fold>/epochs.csv       per-epoch losses, learning rate, validation WA/UA/WER, speed
-          OUT/folds/<fold>/best/            the kept model (loadable by 'sermtl evaluate' and the library)
-          OUT/folds/<fold>/test.json        the fold's test result; predictions.tsv beside it
-          OUT/folds/<fold>/checkpoint.safetensors   while the fold trains (kept with --keep-checkpoints)
-        Run the same command again to resume: finished folds are kept, an interrupted fold continues from its
-        last checkpoint. Ctrl+C saves a checkpoint first. Folds are independent: run subsets with --folds in
-        several processes or machines (same options), then combine them with 'sermtl cv aggregate'.
-
-        Options:
-        {CorpusArgs.Help}
-        {TrainingArgs.Help}
-          --folds A,B             run only these folds (default: all, in protocol order)
-          --keep-checkpoints      keep each finished fold's resumable checkpoint (3x the model size)
-          --out DIR               the run directory (required)
-
-        Examples:
-          sermtl cv --iemocap ~/data/IEMOCAP_full_release --protocol paper --backbone ~/models/wav2vec2-base \
-                    --alpha 0.1 --device cuda --out runs/paper-a0.1
-          sermtl cv --iemocap ~/data --protocol session --backbone ~/models/wav2vec2-base --folds Session1,Session2 \
-                    --out runs/session
-          sermtl cv --manifest ravdess.csv --protocol kfold:5 --backbone ~/models/wav2vec2-base --alpha 0 --out runs/ravdess
-        """;
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+            Examples:
+              sermtl cv --iemocap ~/data/IEMOCAP_full_release --protocol paper --backbone ~/models/wav2vec2-base \
+                        --alpha 0.1 --device cuda --out runs/paper-a0.1
+              sermtl cv --iemocap ~/data --protocol session --backbone ~/models/wav2vec2-base --folds Session1,Session2 \
+                        --out runs/session
+              sermtl cv --manifest ravdess.csv --protocol kfold:5 --backbone ~/models/wav2vec2-base --alpha 0 --out runs/ravdess
+            """)
     {
+        _output = output;
+        _corpus.AddTo(this);
+        _training.AddTo(this);
+        foreach (var option in new Option[] { _folds, _keepCheckpoints, _outDir }) Add(option);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var output = _output;
         var reporter = new ConsoleReporter(output, verbose: false);
-        var outDir = Path.GetFullPath(args.Required("out"));
-        var foldSpec = args.Option("folds");
-        var keepCheckpoints = args.Flag("keep-checkpoints");
-        var setup = TrainingArgs.Parse(args);
-        var data = CorpusArgs.Load(args, setup.Options.Seed);
-        if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
+        var outDir = Path.GetFullPath(parse.GetRequiredValue(_outDir));
+        var foldSpec = parse.GetValue(_folds);
+        var keepCheckpoints = parse.GetValue(_keepCheckpoints);
+        var setup = _training.Parse(parse);
+        var data = _corpus.Load(parse, setup.Options.Seed);
         var folds = CorpusArgs.SelectFolds(data.Folds, foldSpec).Select(f => CorpusArgs.Limit(f, setup.MaxUtterances, setup.Options.Seed)).ToList();
 
         var recipe = new Dictionary<string, string>(setup.Recipe)

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SerMtl.Data.Corpora;
@@ -7,45 +8,47 @@ using SerMtl.Data.Protocols;
 namespace SerMtl.Cli.Commands;
 
 /// <summary><c>sermtl data stats</c>: what the IEMOCAP reader and a protocol make of a release, as a table or JSON.</summary>
-internal sealed class DataStatsCommand(TextWriter? output = null) : ICliCommand
+internal sealed class DataStatsCommand : SermtlCommand
 {
-    private readonly TextWriter _out = output ?? Console.Out;
-
-    public string Name => "data stats";
-
-    public string Summary => "Count IEMOCAP utterances per class, session, speaker and fold of a protocol";
-
-    public string Help => """
-        Usage: sermtl data stats --iemocap ROOT --protocol paper|speaker|session [options]
-
-        Reads an IEMOCAP release (ROOT may be IEMOCAP_full_release, its parent, or a doubled
-        IEMOCAP_full_release/IEMOCAP_full_release) and prints utterance counts for a label set, per class,
-        session, speaker (session + gender letter of the utterance id's last segment) and fold.
-
-        Options:
-          --iemocap ROOT          the release (required)
-          --protocol P            paper   10 folds Ses01F..Ses05M: test = dialogs with that prefix (both actors
-                                          of the session also speak in training dialogs: speaker-dependent)
-                                  speaker 10 folds, leave one speaker out
-                                  session 5 folds Session1..Session5, leave one session out
-          --labels SPEC           label map, default "neu=neutral, hap+exc=happy, ang=angry, sad=sad"
-          --validation V          how each fold carves validation from its training side:
-                                  fraction[:F] (default fraction:0.1, stratified by speaker),
-                                  speakers[:N] (hold out N training speakers), or none
-          --seed N                validation seed (default 0)
-          --skip-missing          leave out utterances whose wav or transcript is missing (default: error)
-          --json                  print {"total", "classes", "sessions", "speakers", "folds": [{"name",
-                                  "test", "train", "validation"}]} instead of tables
-
-        Examples:
-          sermtl data stats --iemocap ~/data/IEMOCAP_full_release --protocol session
-          sermtl data stats --iemocap ~/data --protocol paper --validation none --json
-        """;
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+    private readonly TextWriter _out;
+    private readonly Option<string> _iemocap = CliOption.Required("--iemocap", "ROOT", "the release");
+    private readonly Option<string> _protocol = new("--protocol")
     {
-        var root = args.Required("iemocap");
-        var protocolName = args.Option("protocol") ?? throw new UsageException("missing required option --protocol (paper|speaker|session)");
+        HelpName = "paper|speaker|session",
+        Description = """
+            paper   10 folds Ses01F..Ses05M: test = dialogs with that prefix (both actors of the session also speak in training dialogs: speaker-dependent)
+            speaker 10 folds, leave one speaker out
+            session 5 folds Session1..Session5, leave one session out
+            """,
+        Required = true,
+    };
+    private readonly Option<string?> _labels = CliOption.Text("--labels", "SPEC", "label map, default \"neu=neutral, hap+exc=happy, ang=angry, sad=sad\"");
+    private readonly Option<string> _validation = new("--validation") { HelpName = "V", Description = CorpusArgs.ValidationHelp, DefaultValueFactory = _ => "fraction" };
+    private readonly Option<int> _seed = CliOption.Int("--seed", "validation seed", 0);
+    private readonly Option<bool> _skipMissing = CliOption.Flag("--skip-missing", "leave out utterances whose wav or transcript is missing (default: error)");
+    private readonly Option<bool> _json = CliOption.Flag("--json",
+        "print {\"total\", \"classes\", \"sessions\", \"speakers\", \"folds\": [{\"name\", \"test\", \"train\", \"validation\"}]} instead of tables");
+
+    public DataStatsCommand(TextWriter? output = null)
+        : base("stats", "Count IEMOCAP utterances per class, session, speaker and fold of a protocol", """
+            Reads an IEMOCAP release (ROOT may be IEMOCAP_full_release, its parent, or a doubled
+            IEMOCAP_full_release/IEMOCAP_full_release) and prints utterance counts for a label set, per class,
+            session, speaker (session + gender letter of the utterance id's last segment) and fold.
+
+            Examples:
+              sermtl data stats --iemocap ~/data/IEMOCAP_full_release --protocol session
+              sermtl data stats --iemocap ~/data --protocol paper --validation none --json
+            """)
+    {
+        _out = output ?? Console.Out;
+        foreach (var option in new Option[] { _iemocap, _protocol, _labels, _validation, _seed, _skipMissing, _json }) Add(option);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var root = parse.GetRequiredValue(_iemocap);
+        var protocolName = parse.GetRequiredValue(_protocol);
         var protocol = protocolName switch
         {
             "paper" => IemocapProtocol.Paper,
@@ -53,7 +56,7 @@ internal sealed class DataStatsCommand(TextWriter? output = null) : ICliCommand
             "session" => IemocapProtocol.Session,
             _ => throw new UsageException($"--protocol expects one of paper|speaker|session, got '{protocolName}'"),
         };
-        var labelSpec = args.Option("labels");
+        var labelSpec = parse.GetValue(_labels);
         LabelMap labels;
         try
         {
@@ -63,12 +66,10 @@ internal sealed class DataStatsCommand(TextWriter? output = null) : ICliCommand
         {
             throw new UsageException("--labels: " + e.Message);
         }
-        var seed = args.Int("seed", 0);
-        var validation = CorpusArgs.ParseValidation(args.Option("validation") ?? "fraction", seed);
-        var skipMissing = args.Flag("skip-missing");
-        var json = args.Flag("json");
-        if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
-
+        var seed = parse.GetValue(_seed);
+        var validation = CorpusArgs.ParseValidation(parse.GetValue(_validation) ?? "fraction", seed);
+        var skipMissing = parse.GetValue(_skipMissing);
+        var json = parse.GetValue(_json);
         var dataset = IemocapDataset.Load(root, new IemocapOptions { MissingFiles = skipMissing ? MissingFilePolicy.Skip : MissingFilePolicy.Error });
         cancellationToken.ThrowIfCancellationRequested();
         var corpus = dataset.ToCorpus(labels);

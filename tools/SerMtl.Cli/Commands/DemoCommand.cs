@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using SerMtl.Cli.Reporting;
@@ -16,50 +17,50 @@ namespace SerMtl.Cli.Commands;
 /// The whole pipeline on generated data, offline and on CPU: a synthetic corpus written in the IEMOCAP layout, read
 /// back by the real reader, a small wav2vec2 trained from scratch with CE + α·CTC, tested on held-out speakers.
 /// </summary>
-internal sealed class DemoCommand(TextWriter? output = null) : ICliCommand
+internal sealed class DemoCommand : SermtlCommand
 {
     // Pass mark of --check: pooled weighted accuracy on the held-out speakers (chance is 0.25).
     private const double PassWeightedAccuracy = 0.6;
     private const string TestFold = "Session5";
 
-    public string Name => "demo";
+    private readonly TextWriter? _output;
+    private readonly Option<string> _outDir = new("--out") { HelpName = "DIR", Description = "output folder", DefaultValueFactory = _ => "sermtl-demo" };
+    private readonly Option<int> _epochs = CliOption.Int("--epochs", "training epochs", 20, 1, 10_000);
+    private readonly Option<int> _utterances = CliOption.Int("--utterances", "utterances per speaker per emotion", 20, 2, 1000);
+    private readonly Option<int> _seed = CliOption.Int("--seed", "training seed; the corpus has its own fixed seed", 1, 0);
+    private readonly Option<int> _threads = CliOption.Int("--threads", "torch threads (default: all cores)", Environment.ProcessorCount, 1, 1024);
+    private readonly Option<bool> _check = CliOption.Flag("--check", $"exit with code 1 when the held-out weighted accuracy is below {PassWeightedAccuracy}");
 
-    public string Summary => "Generate a synthetic corpus, train a small model from scratch, test it on held-out speakers";
+    public DemoCommand(TextWriter? output = null)
+        : base("demo", "Generate a synthetic corpus, train a small model from scratch, test it on held-out speakers", """
+            Runs the whole SerMtl pipeline on CPU without downloading anything:
+              1. generates a deterministic synthetic corpus (5 sessions x 2 speakers; 4 emotions expressed through
+                 prosody; transcripts rendered as character-specific spectral patterns) in the IEMOCAP_full_release
+                 layout under OUT/corpus, and reads it back with the real IEMOCAP reader;
+              2. trains a small wav2vec 2.0 from scratch with L = CE + 0.1*CTC on sessions 1-4 (validation carved from
+                 their speakers), keeping the epoch with the best validation UA;
+              3. tests on the held-out Session 5 speakers and writes OUT/results.json (the 'cv' schema),
+                 OUT/report.html, OUT/model/ (a saved SerMtl model) and a prediction for one held-out file.
 
-    public string Help => """
-        Usage: sermtl demo [--out DIR] [--epochs N] [--seed N] [--threads N] [--utterances N] [--check]
-
-        Runs the whole SerMtl pipeline on CPU without downloading anything:
-          1. generates a deterministic synthetic corpus (5 sessions x 2 speakers; 4 emotions expressed through
-             prosody; transcripts rendered as character-specific spectral patterns) in the IEMOCAP_full_release
-             layout under OUT/corpus, and reads it back with the real IEMOCAP reader;
-          2. trains a small wav2vec 2.0 from scratch with L = CE + 0.1*CTC on sessions 1-4 (validation carved from
-             their speakers), keeping the epoch with the best validation UA;
-          3. tests on the held-out Session 5 speakers and writes OUT/results.json (the 'cv' schema),
-             OUT/report.html, OUT/model/ (a saved SerMtl model) and a prediction for one held-out file.
-
-        Options:
-          --out DIR          output folder (default ./sermtl-demo)
-          --epochs N         training epochs (default 20)
-          --utterances N     utterances per speaker per emotion (default 20)
-          --seed N           training seed (default 1); the corpus has its own fixed seed
-          --threads N        torch threads (default: all cores)
-          --check            exit with code 1 when the held-out weighted accuracy is below 0.6
-
-        Example:
-          dotnet run --project tools/SerMtl.Cli -- demo --out /tmp/demo
-        """;
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+            Example:
+              dotnet run --project tools/SerMtl.Cli -- demo --out /tmp/demo
+            """)
     {
+        _output = output;
+        foreach (var option in new Option[] { _outDir, _epochs, _utterances, _seed, _threads, _check }) Add(option);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var output = _output;
         var writer = output ?? Console.Out;
-        var outDir = Path.GetFullPath(args.Option("out") ?? "sermtl-demo");
-        var epochs = args.Int("epochs", 20, 1, 10_000);
-        var perEmotion = args.Int("utterances", 20, 2, 1000);
-        var seed = args.Int("seed", 1, 0);
-        var threads = args.Int("threads", Environment.ProcessorCount, 1, 1024);
-        var check = args.Flag("check");
-        if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
+        var outDir = Path.GetFullPath(parse.GetValue(_outDir)!);
+        var epochs = parse.GetValue(_epochs);
+        var perEmotion = parse.GetValue(_utterances);
+        var seed = parse.GetValue(_seed);
+        var threads = parse.GetValue(_threads);
+        var check = parse.GetValue(_check);
         torch.set_num_threads(threads);
         var clock = Stopwatch.StartNew();
 

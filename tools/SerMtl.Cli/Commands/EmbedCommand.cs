@@ -1,38 +1,43 @@
+using System.CommandLine;
 using SerMtl.Data.Audio;
 using SerMtl.Modeling;
 
 namespace SerMtl.Cli.Commands;
 
 /// <summary><c>sermtl embed</c>: the backbone's last hidden state of each WAV, one <c>.npy</c> per input.</summary>
-internal sealed class EmbedCommand : ICliCommand
+internal sealed class EmbedCommand : SermtlCommand
 {
-    public string Name => "embed";
+    private readonly TextWriter _out;
+    private readonly Option<string> _model = CliOption.Required("--model", "DIR", "model directory");
+    private readonly Option<string> _outDir = CliOption.Required("--out", "DIR", "output directory (created if missing)");
+    private readonly Option<int> _batchSize = CliOption.Int("--batch-size", "utterances per padded batch; the outputs do not depend on it", 8, 1, 4096);
+    private readonly Argument<string[]> _wavs = CliOption.Operands("WAV", "16 kHz PCM WAV files");
 
-    public string Summary => "Write the last hidden state of each WAV as OUT/<stem>.npy";
+    public EmbedCommand(TextWriter? output = null)
+        : base("embed", "Write the last hidden state of each WAV as OUT/<stem>.npy", """
+            Runs the wav2vec 2.0 backbone in DIR (HuggingFace layout: config.json, preprocessor_config.json,
+            model.safetensors or pytorch_model.bin) in evaluation mode on each WAV (16 kHz PCM) and writes its last
+            hidden state as OUT/<wav stem>.npy: float32, shape (frames, hidden_size).
 
-    public string Help => """
-        Usage: sermtl embed --model DIR --out DIR [--batch-size N] WAV...
-
-        Runs the wav2vec 2.0 backbone in DIR (HuggingFace layout: config.json, preprocessor_config.json,
-        model.safetensors or pytorch_model.bin) in evaluation mode on each WAV (16 kHz PCM) and writes its last
-        hidden state as OUT/<wav stem>.npy: float32, shape (frames, hidden_size).
-
-        Options:
-          --model DIR        model directory
-          --out DIR          output directory (created if missing)
-          --batch-size N     utterances per padded batch (default 8); the outputs do not depend on it
-
-        Example:
-          sermtl embed --model tests/fixtures/wav2vec2/tiny-group --out out/embed tests/fixtures/wav2vec2/tiny-group/a.wav
-        """;
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+            Example:
+              sermtl embed --model tests/fixtures/wav2vec2/tiny-group --out out/embed tests/fixtures/wav2vec2/tiny-group/a.wav
+            """)
     {
-        var modelDir = args.Required("model");
-        var outDir = args.Required("out");
-        var batchSize = args.Int("batch-size", 8, min: 1, max: 4096);
-        var wavs = args.Positionals();
-        if (wavs.Count == 0) throw new UsageException("no WAV files given");
+        _out = output ?? Console.Out;
+        Add(_model);
+        Add(_outDir);
+        Add(_batchSize);
+        Add(_wavs);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var modelDir = parse.GetRequiredValue(_model);
+        var outDir = parse.GetRequiredValue(_outDir);
+        var batchSize = parse.GetValue(_batchSize);
+        var wavs = parse.GetValue(_wavs) ?? [];
+        if (wavs.Length == 0) throw new UsageException("no WAV files given");
 
         // Two inputs with the same stem would write the same file; refuse before doing any work.
         var outputs = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -66,7 +71,7 @@ internal sealed class EmbedCommand : ICliCommand
                     var path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(chunk[i]) + ".npy");
                     var state = states[i];
                     NpyWriter.WriteFloat32(path, state.data<float>().ToArray(), state.shape);
-                    Console.WriteLine($"{path}: {state.shape[0]} frames x {state.shape[1]}");
+                    _out.WriteLine($"{path}: {state.shape[0]} frames x {state.shape[1]}");
                 }
             }
             finally

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using SerMtl.Data.Corpora;
 using SerMtl.Evaluation;
@@ -6,48 +7,49 @@ using SerMtl.Modeling;
 namespace SerMtl.Cli.Commands;
 
 /// <summary><c>sermtl evaluate</c>: a saved model's emotion metrics and WER on a corpus or one split of a fold.</summary>
-internal sealed class EvaluateCommand(TextWriter? output = null) : ICliCommand
+internal sealed class EvaluateCommand : SermtlCommand
 {
-    public string Name => "evaluate";
+    private readonly TextWriter? _output;
+    private readonly Option<string> _model = CliOption.Required("--model", "DIR", "a model saved by train/cv (its best/ folder) or SerMtlModel.Save");
+    private readonly CorpusArgs _corpus = new(protocolRequired: false);
+    private readonly Option<string?> _fold = CliOption.Text("--fold", "NAME", "with --protocol: evaluate this fold's split (default: the first fold)");
+    private readonly Option<string> _split = CliOption.Choice("--split", "the split of the fold", "test", "test", "validation", "train");
+    private readonly Option<int> _batchSize = CliOption.Int("--batch-size", "utterances per forward pass", 8, 1, 4096);
+    private readonly Option<double?> _maxBatchSeconds = CliOption.Seconds("--max-batch-seconds", "cap the padded audio of a forward pass");
+    private readonly Option<string?> _device = TrainingArgs.DeviceOption();
+    private readonly Option<int?> _maxUtterances = TrainingArgs.MaxUtterancesOption("evaluate at most N utterances (seeded subset)");
+    private readonly Option<string?> _outDir = CliOption.Text("--out", "DIR", "also write DIR/test.json (metrics) and DIR/predictions.tsv");
 
-    public string Summary => "Score a saved model (e.g. OUT/best of train or cv) on a corpus or a fold's split";
+    public EvaluateCommand(TextWriter? output = null)
+        : base("evaluate", "Score a saved model (e.g. OUT/best of train or cv) on a corpus or a fold's split", """
+            Runs the model over the utterances (all of the corpus, or one split of a fold) and prints weighted and
+            unweighted accuracy, macro F1, per-class precision/recall/F1, the confusion matrix, and the WER/CER of
+            the greedy CTC transcripts against the corpus transcripts. The model's labels must cover the corpus's.
 
-    public string Help => $"""
-        Usage: sermtl evaluate --model DIR (--iemocap ROOT | --manifest FILE) [--protocol P --fold NAME [--split S]] [options]
-
-        Runs the model over the utterances (all of the corpus, or one split of a fold) and prints weighted and
-        unweighted accuracy, macro F1, per-class precision/recall/F1, the confusion matrix, and the WER/CER of
-        the greedy CTC transcripts against the corpus transcripts. The model's labels must cover the corpus's.
-
-        Options:
-          --model DIR             a model saved by train/cv (its best/ folder) or SerMtlModel.Save (required)
-        {CorpusArgs.Help}
-          --fold NAME             with --protocol: evaluate this fold's split (default: the first fold)
-          --split S               test (default), validation or train
-          --batch-size N          utterances per forward pass (default 8)
-          --max-batch-seconds S   cap the padded audio of a forward pass
-          --device D              cpu, cuda or cuda:N (default cuda when available)
-          --max-utterances N      evaluate at most N utterances (seeded subset)
-          --out DIR               also write DIR/test.json (metrics) and DIR/predictions.tsv
-
-        Examples:
-          sermtl evaluate --model runs/paper-a0.1/folds/Ses01F/best --iemocap ~/data --protocol paper --fold Ses01F
-          sermtl evaluate --model runs/session5/best --manifest other-corpus.csv --labels "neu=neutral, hap=happy, ang=angry, sad=sad"
-        """;
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+            Examples:
+              sermtl evaluate --model runs/paper-a0.1/folds/Ses01F/best --iemocap ~/data --protocol paper --fold Ses01F
+              sermtl evaluate --model runs/session5/best --manifest other-corpus.csv --labels "neu=neutral, hap=happy, ang=angry, sad=sad"
+            """)
     {
-        var reporter = new ConsoleReporter(output, interactive: false);
-        var modelDir = args.Required("model");
-        var foldName = args.Option("fold");
-        var split = args.Choice("split", "test", "test", "validation", "train");
-        var batchSize = args.Int("batch-size", 8, 1, 4096);
-        var maxBatchSeconds = TrainingArgs.OptionalSeconds(args, "max-batch-seconds");
-        var device = TrainingArgs.ParseDevice(args.Option("device"));
-        var maxUtterances = TrainingArgs.MaxUtterances(args);
-        var outDir = args.Option("out");
-        var data = CorpusArgs.Load(args, seed: 0, protocolRequired: false);
-        if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
+        _output = output;
+        Add(_model);
+        _corpus.AddTo(this);
+        foreach (var option in new Option[] { _fold, _split, _batchSize, _maxBatchSeconds, _device, _maxUtterances, _outDir }) Add(option);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var reporter = new ConsoleReporter(_output, interactive: false);
+        var modelDir = parse.GetRequiredValue(_model);
+        var foldName = parse.GetValue(_fold);
+        var split = parse.GetValue(_split);
+        var batchSize = parse.GetValue(_batchSize);
+        var maxBatchSeconds = parse.GetValue(_maxBatchSeconds);
+        var device = TrainingArgs.ParseDevice(parse.GetValue(_device));
+        var maxUtterances = parse.GetValue(_maxUtterances);
+        var outDir = parse.GetValue(_outDir);
+        var data = _corpus.Load(parse, seed: 0);
         if (foldName is not null && data.Folds.Count == 0) throw new UsageException("--fold needs --protocol");
 
         IReadOnlyList<SpeechSample> samples;

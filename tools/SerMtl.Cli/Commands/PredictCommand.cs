@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -6,69 +7,69 @@ using System.Text.Json;
 namespace SerMtl.Cli.Commands;
 
 /// <summary><c>sermtl predict</c>: emotion, probabilities and transcript of WAV files with a saved SerMtl model.</summary>
-internal sealed class PredictCommand(TextWriter? output = null, TextWriter? errors = null) : ICliCommand
+internal sealed class PredictCommand : SermtlCommand
 {
-    private readonly TextWriter _out = output ?? Console.Out;
-    private readonly TextWriter _err = errors ?? Console.Error;
-
-    public string Name => "predict";
-
-    public string Summary => "Predict the emotion and transcript of WAV files with a trained model";
-
-    public string Help => """
-        Usage: sermtl predict --model DIR [options] WAV|DIR...
-
-        Loads a model saved by 'sermtl train', 'cv' or 'demo' (a directory with config.json, model.safetensors,
-        vocab.json) and prints, for each WAV (any sample rate, mixed to mono and resampled to 16 kHz), the most
-        likely emotion, its probability, the duration and the greedy CTC transcript. A directory stands for the
-        .wav files directly in it, in name order. Recordings longer than the window are split into overlapping
-        windows (at least 1 s overlap) whose probabilities are averaged, weighted by duration; --json lists them.
-
-        A file that cannot be predicted (unreadable, empty, shorter than the model's 25 ms receptive field) is
-        reported on stderr as "sermtl predict: FILE: reason"; the others are still predicted, and the exit code
-        is then 1.
-
-        Options:
-          --model DIR            the saved model (required)
-          --json                 print a JSON array: [{"file", "label", "probabilities": {label: p, ...},
-                                 "transcript", "duration_seconds", "windows": [{"start_seconds",
-                                 "duration_seconds", "label", "probabilities", "transcript"}] (long files only)}]
-          --csv                  print CSV: file,label,confidence,p_<label>...,duration_seconds,transcript
-          --device D             cpu (default), cuda or cuda:N (needs a CUDA backend; fails clearly without one)
-          --window-seconds S     split recordings longer than S seconds (default 20; 0 never splits)
-          --batch-size N         files (or windows) per padded forward pass (default 8); results do not depend on it
-          --dtype T              float32 (default) or bfloat16 (faster on CPUs with BF16 and on GPUs)
-          --threads N            libtorch CPU threads (default: the cores available)
-
-        Examples:
-          sermtl predict --model out/demo/model call.wav
-          sermtl predict --model out/demo/model --json recordings/ > predictions.json
-          sermtl predict --model out/demo/model --csv --window-seconds 10 a.wav b.wav > predictions.csv
-          sermtl predict --model out/cv/best --device cuda --dtype bfloat16 recordings/
-        """;
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+    private readonly TextWriter _out;
+    private readonly TextWriter _err;
+    private readonly Option<string> _model = CliOption.Required("--model", "DIR", "the saved model");
+    private readonly Option<bool> _json = CliOption.Flag("--json", """
+        print a JSON array: [{"file", "label", "probabilities": {label: p, ...}, "transcript", "duration_seconds",
+        "windows": [{"start_seconds", "duration_seconds", "label", "probabilities", "transcript"}] (long files only)}]
+        """);
+    private readonly Option<bool> _csv = CliOption.Flag("--csv", "print CSV: file,label,confidence,p_<label>...,duration_seconds,transcript");
+    private readonly Option<string> _device = new("--device")
     {
-        var modelDir = args.Required("model");
-        var json = args.Flag("json");
-        var csv = args.Flag("csv");
+        HelpName = "D",
+        Description = "cpu, cuda or cuda:N (needs a CUDA backend; fails clearly without one)",
+        DefaultValueFactory = _ => "cpu",
+    };
+    private readonly Option<double> _windowSeconds = CliOption.Number("--window-seconds", "S", "split recordings longer than S seconds (0 never splits)", 20, 0, 3600);
+    private readonly Option<int> _batchSize = CliOption.Int("--batch-size", "files (or windows) per padded forward pass; results do not depend on it", 8, 1, 1024);
+    private readonly Option<string> _dtype = CliOption.Choice("--dtype", "bfloat16 is faster on CPUs with BF16 and on GPUs", "float32", "float32", "bfloat16");
+    private readonly Option<int?> _threads = CliOption.OptionalInt("--threads", "libtorch CPU threads (default: the cores available)", 1, 1024);
+    private readonly Argument<string[]> _inputs = CliOption.Operands("WAV|DIR", "WAV files, or directories standing for the .wav files directly in them");
+
+    public PredictCommand(TextWriter? output = null, TextWriter? errors = null)
+        : base("predict", "Predict the emotion and transcript of WAV files with a trained model", """
+            Loads a model saved by 'sermtl train', 'cv' or 'demo' (a directory with config.json, model.safetensors,
+            vocab.json) and prints, for each WAV (any sample rate, mixed to mono and resampled to 16 kHz), the most
+            likely emotion, its probability, the duration and the greedy CTC transcript. A directory stands for the
+            .wav files directly in it, in name order. Recordings longer than the window are split into overlapping
+            windows (at least 1 s overlap) whose probabilities are averaged, weighted by duration; --json lists them.
+
+            A file that cannot be predicted (unreadable, empty, shorter than the model's 25 ms receptive field) is
+            reported on stderr as "sermtl predict: FILE: reason"; the others are still predicted, and the exit code
+            is then 1.
+
+            Examples:
+              sermtl predict --model out/demo/model call.wav
+              sermtl predict --model out/demo/model --json recordings/ > predictions.json
+              sermtl predict --model out/demo/model --csv --window-seconds 10 a.wav b.wav > predictions.csv
+              sermtl predict --model out/cv/best --device cuda --dtype bfloat16 recordings/
+            """)
+    {
+        _out = output ?? Console.Out;
+        _err = errors ?? Console.Error;
+        foreach (var option in new Option[] { _model, _json, _csv, _device, _windowSeconds, _batchSize, _dtype, _threads }) Add(option);
+        Add(_inputs);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var modelDir = parse.GetRequiredValue(_model);
+        var json = parse.GetValue(_json);
+        var csv = parse.GetValue(_csv);
         if (json && csv) throw new UsageException("--json and --csv are exclusive");
-        var device = args.Option("device") ?? "cpu";
+        var device = parse.GetValue(_device) ?? "cpu";
         if (device is not ("cpu" or "cuda") && !(device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
             throw new UsageException($"--device expects cpu, cuda or cuda:N, got '{device}'");
-        var windowSeconds = args.Double("window-seconds", 20, min: 0, max: 3600);
-        var batchSize = args.Int("batch-size", 8, min: 1, max: 1024);
-        var dtype = args.Choice("dtype", "float32", "float32", "bfloat16") == "bfloat16" ? InferenceDType.BFloat16 : InferenceDType.Float32;
-        var threadsText = args.Option("threads");
-        int? threads = null;
-        if (threadsText is not null)
-        {
-            if (!int.TryParse(threadsText, NumberStyles.None, CultureInfo.InvariantCulture, out var t) || t < 1 || t > 1024)
-                throw new UsageException($"--threads expects an integer in [1, 1024], got '{threadsText}'");
-            threads = t;
-        }
-        var inputs = args.Positionals();
-        if (inputs.Count == 0) throw new UsageException("no WAV files or directories given");
+        var windowSeconds = parse.GetValue(_windowSeconds);
+        var batchSize = parse.GetValue(_batchSize);
+        var dtype = parse.GetValue(_dtype) == "bfloat16" ? InferenceDType.BFloat16 : InferenceDType.Float32;
+        var threads = parse.GetValue(_threads);
+        var inputs = parse.GetValue(_inputs) ?? [];
+        if (inputs.Length == 0) throw new UsageException("no WAV files or directories given");
 
         // A bad model or device fails the whole command before any file is looked at.
         using var recognizer = EmotionRecognizer.Load(modelDir, new EmotionRecognizerOptions

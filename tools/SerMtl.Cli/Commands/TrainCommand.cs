@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SerMtl.Cli.Reporting;
 using SerMtl.Evaluation;
 using SerMtl.Training;
@@ -5,45 +6,47 @@ using SerMtl.Training;
 namespace SerMtl.Cli.Commands;
 
 /// <summary><c>sermtl train</c>: fine-tune on one fold's training split and test on its test split.</summary>
-internal sealed class TrainCommand(TextWriter? output = null) : ICliCommand
+internal sealed class TrainCommand : SermtlCommand
 {
-    public string Name => "train";
+    private readonly TextWriter? _output;
+    private readonly CorpusArgs _corpus = new();
+    private readonly TrainingArgs _training = new();
+    private readonly Option<string?> _fold = CliOption.Text("--fold", "NAME", "the fold to train on (default: the first of the protocol)");
+    private readonly Option<string> _outDir = CliOption.Required("--out", "DIR", "the run directory");
 
-    public string Summary => "Fine-tune on one split (a fold of a protocol), keep the best epoch, test it (resumable)";
+    public TrainCommand(TextWriter? output = null)
+        : base("train", "Fine-tune on one split (a fold of a protocol), keep the best epoch, test it (resumable)", """
+            Trains one model on the training split of fold NAME (default: the protocol's first fold), picks the
+            epoch by validation UA (validation is carved from the training side), tests it on the fold's test
+            split and writes
+              OUT/best/                  the kept model ('sermtl evaluate --model OUT/best', SerMtlModel.Load)
+              OUT/epochs.csv             per-epoch losses, learning rate, validation WA/UA/WER, speed
+              OUT/results.json           test WA, UA, macro F1, WER, confusion (one fold), OUT/report.html
+              OUT/test.json, OUT/predictions.tsv, OUT/checkpoint.safetensors (resumable)
+            Run the same command again to resume an interrupted run; Ctrl+C saves a checkpoint first.
 
-    public string Help => $"""
-        Usage: sermtl train (--iemocap ROOT | --manifest FILE) --protocol P [--fold NAME] --backbone DIR --out DIR [options]
-
-        Trains one model on the training split of fold NAME (default: the protocol's first fold), picks the
-        epoch by validation UA (validation is carved from the training side), tests it on the fold's test
-        split and writes
-          OUT/best/                  the kept model ('sermtl evaluate --model OUT/best', SerMtlModel.Load)
-          OUT/epochs.csv             per-epoch losses, learning rate, validation WA/UA/WER, speed
-          OUT/results.json           test WA, UA, macro F1, WER, confusion (one fold), OUT/report.html
-          OUT/test.json, OUT/predictions.tsv, OUT/checkpoint.safetensors (resumable)
-        Run the same command again to resume an interrupted run; Ctrl+C saves a checkpoint first.
-
-        Options:
-        {CorpusArgs.Help}
-        {TrainingArgs.Help}
-          --fold NAME             the fold to train on (default: the first of the protocol)
-          --out DIR               the run directory (required)
-
-        Examples:
-          sermtl train --iemocap ~/data/IEMOCAP_full_release --protocol session --fold Session5 \
-                       --backbone ~/models/wav2vec2-base --device cuda --out runs/session5
-          sermtl train --manifest my-corpus.csv --protocol speaker --fold spk07 --backbone ~/models/wav2vec2-base \
-                       --alpha 0 --epochs 10 --out runs/spk07
-        """;
-
-    public int Run(CliArgs args, CancellationToken cancellationToken)
+            Examples:
+              sermtl train --iemocap ~/data/IEMOCAP_full_release --protocol session --fold Session5 \
+                           --backbone ~/models/wav2vec2-base --device cuda --out runs/session5
+              sermtl train --manifest my-corpus.csv --protocol speaker --fold spk07 --backbone ~/models/wav2vec2-base \
+                           --alpha 0 --epochs 10 --out runs/spk07
+            """)
     {
-        var reporter = new ConsoleReporter(output);
-        var outDir = Path.GetFullPath(args.Required("out"));
-        var foldName = args.Option("fold");
-        var setup = TrainingArgs.Parse(args);
-        var data = CorpusArgs.Load(args, setup.Options.Seed);
-        if (args.Positionals() is { Count: > 0 } extra) throw new UsageException($"unexpected argument '{extra[0]}'");
+        _output = output;
+        _corpus.AddTo(this);
+        _training.AddTo(this);
+        Add(_fold);
+        Add(_outDir);
+        UseExecute();
+    }
+
+    public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var reporter = new ConsoleReporter(_output);
+        var outDir = Path.GetFullPath(parse.GetRequiredValue(_outDir));
+        var foldName = parse.GetValue(_fold);
+        var setup = _training.Parse(parse);
+        var data = _corpus.Load(parse, setup.Options.Seed);
         var fold = CorpusArgs.Limit(CorpusArgs.SelectFolds(data.Folds, foldName ?? data.Folds[0].Name)[0], setup.MaxUtterances, setup.Options.Seed);
 
         var recipe = new Dictionary<string, string>(setup.Recipe)

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using SerMtl.Modeling;
 using SerMtl.Training;
@@ -15,41 +16,47 @@ namespace SerMtl.Cli.Commands;
 internal sealed record TrainingSetup(string Backbone, TrainingOptions Options, Pooling Pooling, torch.Device Device, int? MaxUtterances,
     IReadOnlyDictionary<string, string> Recipe);
 
-internal static class TrainingArgs
+/// <summary>The model and training options shared by <c>train</c> and <c>cv</c>.</summary>
+internal sealed class TrainingArgs
 {
-    /// <summary>The options' help text, indented for a command's Options section.</summary>
-    public const string Help = """
-          --backbone DIR          pretrained wav2vec 2.0 in HF layout (config.json + model.safetensors or
-                                  pytorch_model.bin), e.g. a download of facebook/wav2vec2-base (required)
-          --alpha A               weight of the CTC loss in L = CE + A*CTC (default 0.1; 0 = emotion only)
-          --lr X                  peak learning rate (default 5e-5, or 1e-5 when --alpha 0)
-          --epochs N              epochs per fold (default 30); the best on validation (UA) is kept
-          --batch-size N          utterances per forward pass (default 8)
-          --accumulate N          forward passes per update (default 1; effective batch = batch-size * N)
-          --max-batch-seconds S   cap the padded audio of a forward pass, for long utterances on small GPUs
-          --crop-seconds S        randomly crop training utterances longer than S seconds (default: off)
-          --select M              validation metric that picks the epoch: ua (default), wa, f1, wer
-          --pooling P             emotion head pooling over frames: sum (the paper, default) or mean
-          --train-feature-encoder also fine-tune the convolutional feature encoder (default: frozen)
-          --dtype D               float32 (default) or bfloat16: bfloat16 trains the backbone in mixed precision
-                                  (bfloat16 products, float32 weights and update); faster on CPUs with AVX-512 BF16
-                                  or AMX and on Ampere+ GPUs
-          --optimizer-state P     float32 (default) or bfloat16: AdamW's moments; bfloat16 (stochastic rounding)
-                                  needs ~360 MB less for wav2vec2-base
-          --gradient-checkpointing recompute each transformer layer in the backward pass instead of keeping its
-                                  activations: less memory, one more transformer forward per step, same gradients
-          --seed N                seed of data order, dropout, head initialisation and validation split (default 0)
-          --device D              cpu, cuda or cuda:N (default cuda when available)
-          --checkpoint-every N    also write a resumable checkpoint every N updates (default: each epoch end)
-          --cache-gb G            decoded audio kept in memory, GB (default 4; IEMOCAP 4-class needs ~1.6)
-          --max-utterances N      use at most N utterances of each split (seeded subset; for smoke tests only)
-        """;
+    private readonly Option<string> _backbone = CliOption.Required("--backbone", "DIR",
+        "pretrained wav2vec 2.0 in HF layout (config.json + model.safetensors or pytorch_model.bin), e.g. a download of facebook/wav2vec2-base");
+    private readonly Option<double> _alpha = CliOption.Number("--alpha", "A", "weight of the CTC loss in L = CE + A*CTC (0 = emotion only)", 0.1, 0, 1e6);
+    private readonly Option<string?> _lr = CliOption.Text("--lr", "X", "peak learning rate (default 5e-5, or 1e-5 when --alpha 0)");
+    private readonly Option<int> _epochs = CliOption.Int("--epochs", "epochs per fold; the best on validation (UA) is kept", 30, 1, 100_000);
+    private readonly Option<int> _batchSize = CliOption.Int("--batch-size", "utterances per forward pass", 8, 1, 4096);
+    private readonly Option<int> _accumulate = CliOption.Int("--accumulate", "forward passes per update (effective batch = batch-size * N)", 1, 1, 4096);
+    private readonly Option<double?> _maxBatchSeconds = CliOption.Seconds("--max-batch-seconds", "cap the padded audio of a forward pass, for long utterances on small GPUs");
+    private readonly Option<double?> _crop = CliOption.Seconds("--crop-seconds", "randomly crop training utterances longer than S seconds (default: off)");
+    private readonly Option<string> _select = CliOption.Choice("--select", "validation metric that picks the epoch", "ua", "ua", "wa", "f1", "wer");
+    private readonly Option<string> _pooling = CliOption.Choice("--pooling", "emotion head pooling over frames: sum (the paper) or mean", "sum", "sum", "mean");
+    private readonly Option<bool> _trainEncoder = CliOption.Flag("--train-feature-encoder", "also fine-tune the convolutional feature encoder (default: frozen)");
+    private readonly Option<string> _dtype = CliOption.Choice("--dtype",
+        "bfloat16 trains the backbone in mixed precision (bfloat16 products, float32 weights and update); faster on CPUs with AVX-512 BF16 or AMX and on Ampere+ GPUs",
+        "float32", "float32", "bfloat16");
+    private readonly Option<string> _optimizerState = OptimizerStateOption();
+    private readonly Option<bool> _checkpointing = CliOption.Flag("--gradient-checkpointing",
+        "recompute each transformer layer in the backward pass instead of keeping its activations: less memory, one more transformer forward per step, same gradients");
+    private readonly Option<int> _seed = CliOption.Int("--seed", "seed of data order, dropout, head initialisation and validation split", 0, 0, int.MaxValue);
+    private readonly Option<string?> _device = DeviceOption();
+    private readonly Option<int> _checkpointEvery = CliOption.Int("--checkpoint-every", "also write a resumable checkpoint every N updates (0: at each epoch end only)", 0, 0, int.MaxValue);
+    private readonly Option<double> _cacheGb = CliOption.Number("--cache-gb", "G", "decoded audio kept in memory, GB (IEMOCAP 4-class needs ~1.6)", 4, 0, 1 << 20);
+    private readonly Option<int?> _maxUtterances = MaxUtterancesOption("use at most N utterances of each split (seeded subset; for smoke tests only)");
 
-    public static TrainingSetup Parse(CliArgs args)
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
     {
-        var backbone = args.Required("backbone");
-        var alpha = args.Double("alpha", 0.1, 0, 1e6);
-        var lrText = args.Option("lr");
+        foreach (var option in new Option[] { _backbone, _alpha, _lr, _epochs, _batchSize, _accumulate, _maxBatchSeconds, _crop, _select, _pooling,
+            _trainEncoder, _dtype, _optimizerState, _checkpointing, _seed, _device, _checkpointEvery, _cacheGb, _maxUtterances })
+            command.Add(option);
+    }
+
+    /// <summary>The setup the options describe.</summary>
+    public TrainingSetup Parse(ParseResult parse)
+    {
+        var backbone = parse.GetRequiredValue(_backbone);
+        var alpha = parse.GetValue(_alpha);
+        var lrText = parse.GetValue(_lr);
         double? lr = null;
         if (lrText is not null)
         {
@@ -57,28 +64,28 @@ internal static class TrainingArgs
                 throw new UsageException($"--lr expects a learning rate in (0, 1), got '{lrText}'");
             lr = v;
         }
-        var epochs = args.Int("epochs", 30, 1, 100_000);
-        var batchSize = args.Int("batch-size", 8, 1, 4096);
-        var accumulate = args.Int("accumulate", 1, 1, 4096);
-        var maxBatchSeconds = OptionalSeconds(args, "max-batch-seconds");
-        var crop = OptionalSeconds(args, "crop-seconds");
-        var select = args.Choice("select", "ua", "ua", "wa", "f1", "wer") switch
+        var epochs = parse.GetValue(_epochs);
+        var batchSize = parse.GetValue(_batchSize);
+        var accumulate = parse.GetValue(_accumulate);
+        var maxBatchSeconds = parse.GetValue(_maxBatchSeconds);
+        var crop = parse.GetValue(_crop);
+        var select = parse.GetValue(_select) switch
         {
             "wa" => SelectionMetric.WeightedAccuracy,
             "f1" => SelectionMetric.MacroF1,
             "wer" => SelectionMetric.WordErrorRate,
             _ => SelectionMetric.UnweightedAccuracy,
         };
-        var pooling = args.Choice("pooling", "sum", "sum", "mean") == "mean" ? Pooling.Mean : Pooling.Sum;
-        var trainEncoder = args.Flag("train-feature-encoder");
-        var compute = args.Choice("dtype", "float32", "float32", "bfloat16") == "bfloat16" ? ComputePrecision.BFloat16 : ComputePrecision.Float32;
-        var optimizerState = OptimizerState(args);
-        var checkpointing = args.Flag("gradient-checkpointing");
-        var seed = args.Int("seed", 0, 0, int.MaxValue);
-        var device = ParseDevice(args.Option("device"));
-        var checkpointEvery = args.Int("checkpoint-every", 0, 0, int.MaxValue);
-        var cacheGb = args.Double("cache-gb", 4, 0, 1 << 20);
-        var maxUtterances = MaxUtterances(args);
+        var pooling = parse.GetValue(_pooling) == "mean" ? Pooling.Mean : Pooling.Sum;
+        var trainEncoder = parse.GetValue(_trainEncoder);
+        var compute = parse.GetValue(_dtype) == "bfloat16" ? ComputePrecision.BFloat16 : ComputePrecision.Float32;
+        var optimizerState = OptimizerState(parse.GetValue(_optimizerState));
+        var checkpointing = parse.GetValue(_checkpointing);
+        var seed = parse.GetValue(_seed);
+        var device = ParseDevice(parse.GetValue(_device));
+        var checkpointEvery = parse.GetValue(_checkpointEvery);
+        var cacheGb = parse.GetValue(_cacheGb);
+        var maxUtterances = parse.GetValue(_maxUtterances);
 
         var options = new TrainingOptions
         {
@@ -120,8 +127,18 @@ internal static class TrainingArgs
     }
 
     /// <summary>--optimizer-state float32|bfloat16 (default float32), shared by train, cv and bench.</summary>
-    public static OptimizerStatePrecision OptimizerState(CliArgs args) =>
-        args.Choice("optimizer-state", "float32", "float32", "bfloat16") == "bfloat16" ? OptimizerStatePrecision.BFloat16 : OptimizerStatePrecision.Float32;
+    public static Option<string> OptimizerStateOption() => CliOption.Choice("--optimizer-state",
+        "AdamW's moments; bfloat16 (stochastic rounding) needs ~360 MB less for wav2vec2-base", "float32", "float32", "bfloat16");
+
+    /// <summary>The precision an --optimizer-state value names.</summary>
+    public static OptimizerStatePrecision OptimizerState(string? value) =>
+        value == "bfloat16" ? OptimizerStatePrecision.BFloat16 : OptimizerStatePrecision.Float32;
+
+    /// <summary>--device cpu|cuda|cuda:N (default cuda when TorchSharp has a CUDA backend, else cpu).</summary>
+    public static Option<string?> DeviceOption() => CliOption.Text("--device", "D", "cpu, cuda or cuda:N (default cuda when available)");
+
+    /// <summary>--max-utterances N (at least 1), null when absent.</summary>
+    public static Option<int?> MaxUtterancesOption(string description) => CliOption.OptionalInt("--max-utterances", description, 1, int.MaxValue);
 
     /// <summary>The option-value spelling of a precision (float32, bfloat16), as reports and recipes show it.</summary>
     public static string Name(OptimizerStatePrecision precision) => precision.ToString().ToLowerInvariant();
@@ -138,25 +155,5 @@ internal static class TrainingArgs
             return torch.device(text);
         }
         throw new UsageException($"--device expects cpu, cuda or cuda:N, got '{text}'");
-    }
-
-    /// <summary>--max-utterances N, or null when absent.</summary>
-    public static int? MaxUtterances(CliArgs args)
-    {
-        var text = args.Option("max-utterances");
-        if (text is null) return null;
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)
-            throw new UsageException($"--max-utterances expects a whole number >= 1, got '{text}'");
-        return n;
-    }
-
-    /// <summary>--NAME S as seconds > 0, or null when absent.</summary>
-    public static double? OptionalSeconds(CliArgs args, string name)
-    {
-        var text = args.Option(name);
-        if (text is null) return null;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v > 0 && v < 1e6))
-            throw new UsageException($"--{name} expects a number of seconds > 0, got '{text}'");
-        return v;
     }
 }

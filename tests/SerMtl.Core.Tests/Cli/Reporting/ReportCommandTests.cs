@@ -1,5 +1,4 @@
 using SerMtl.Cli;
-using SerMtl.Cli.Commands;
 
 namespace SerMtl.Tests.Cli.Reporting;
 
@@ -11,27 +10,27 @@ public class ReportCommandTests
         using var dir = new TempDirectory();
         SampleRun.Create(dir.Path);
 
-        var code = new ReportCommand().Run(new CliArgs(["--run", dir.Path]), CancellationToken.None);
+        var run = CliTool.Run("report", "--run", dir.Path);
 
-        Assert.Equal(ExitCodes.Success, code);
+        Assert.Equal(ExitCodes.Success, run.Exit);
+        Assert.Contains("Wrote " + Path.Combine(dir.Path, "report.html"), run.Output);
         Assert.True(File.Exists(Path.Combine(dir.Path, "report.html")));
     }
 
     [Fact]
     public void Run_WithoutRun_IsAUsageError()
     {
-        var e = Assert.Throws<UsageException>(() => new ReportCommand().Run(new CliArgs([]), CancellationToken.None));
-        Assert.Contains("--run", e.Message);
+        Assert.Contains("missing required option --run", CliTool.Usage("report"));
     }
 
     [Fact]
     public void Run_WithStrayArgumentOrUnknownOption_IsAUsageError()
     {
-        Assert.Throws<UsageException>(() => new ReportCommand().Run(new CliArgs(["--run", "x", "extra"]), CancellationToken.None));
-        Assert.Throws<UsageException>(() => new ReportCommand().Run(new CliArgs(["--run", "x", "--colour", "red"]), CancellationToken.None));
+        Assert.Contains("unexpected argument 'extra'", CliTool.Usage("report", "--run", "x", "extra"));
+        Assert.Contains("unknown option --colour", CliTool.Usage("report", "--run", "x", "--colour", "red"));
     }
 
     [Fact]
-    public void Registry_ListsTheReportCommand() =>
-        Assert.Contains(CommandRegistry.All, c => c is ReportCommand && c.Name == "report");
+    public void Overview_ListsTheReportCommand() =>
+        Assert.Matches(@"(?m)^  report +Write report\.html", CliTool.Run("--help").Output);
 }
