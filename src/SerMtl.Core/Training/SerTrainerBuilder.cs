@@ -42,6 +42,9 @@ public sealed class SerTrainerBuilder
     /// <summary>The options as set so far.</summary>
     public TrainingOptions Options => _options;
 
+    /// <summary>The hooks set so far (<see cref="WithCallbacks"/>), e.g. to wrap them in hooks of your own.</summary>
+    public TrainingCallbacks Callbacks => _callbacks;
+
     /// <summary>Replaces every option at once (e.g. options kept from an earlier run).</summary>
     public SerTrainerBuilder WithOptions(TrainingOptions options)
     {

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using SerMtl.Cli;
 using SerMtl.Cli.Commands;
-using SerMtl.Cli.Reporting;
+using SerMtl.Experiments;
 using SerMtl.Evaluation;
 using SerMtl.Tests.Training;
 using SerMtl.Training;

@@ -1,6 +1,6 @@
 using SerMtl.Cli;
 using SerMtl.Cli.Commands;
-using SerMtl.Cli.Reporting;
+using SerMtl.Experiments;
 using SerMtl.Modeling;
 
 namespace SerMtl.Tests.Cli;

@@ -1,5 +1,4 @@
 using SerMtl.Data.Audio;
-using SerMtl.Data.Tests.TestSupport;
 
 namespace SerMtl.Data.Tests.Audio;
 

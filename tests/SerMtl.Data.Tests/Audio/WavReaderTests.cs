@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using SerMtl.Data.Audio;
-using SerMtl.Data.Tests.TestSupport;
 
 namespace SerMtl.Data.Tests.Audio;
 

@@ -1,7 +1,6 @@
 using SerMtl.Data.Corpora;
 using SerMtl.Data.Protocols;
 using SerMtl.Data.Tests.Audio;
-using SerMtl.Data.Tests.TestSupport;
 
 namespace SerMtl.Data.Tests.Corpora;
 

@@ -1,7 +1,6 @@
 using SerMtl.Data.Corpora;
 using SerMtl.Data.Iemocap;
 using SerMtl.Data.Protocols;
-using SerMtl.Data.Tests.TestSupport;
 
 namespace SerMtl.Data.Tests.Iemocap;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using SerMtl.Cli.Reporting;
+using SerMtl.Experiments;
+using SerMtl.Reporting;
 using SerMtl.Evaluation;
 
 namespace SerMtl.Cli.Commands;
@@ -81,7 +82,7 @@ internal sealed class CvAggregateCommand : SermtlCommand
         }
         Directory.CreateDirectory(outDir);
         if (!runs.Contains(outDir)) manifest!.SaveOrCheck(outDir);
-        var results = RunOutput.Results(manifest!, ordered.Select(f => f.Fold).ToList(),
+        var results = RunFiles.Results(manifest!, ordered.Select(f => f.Fold).ToList(),
             new Dictionary<string, string> { ["aggregated_from"] = string.Join(", ", runs) });
         results.Save(Path.Combine(outDir, RunResults.FileName));
         var report = ReportWriter.Write(outDir);
@@ -92,17 +93,10 @@ internal sealed class CvAggregateCommand : SermtlCommand
 
     private static void CheckSameSettings(RunManifest first, string firstRun, RunManifest other, string otherRun)
     {
-        var differences = new List<string>();
-        if (first.Protocol != other.Protocol) differences.Add($"protocol {first.Protocol} vs {other.Protocol}");
-        if (!first.Labels.SequenceEqual(other.Labels)) differences.Add("labels differ");
         // Paths differ between machines: compare the backbone by its folder name and not the data path at all.
+        var differences = RunManifest.Differences(first, other, (a, b) => $"{a} vs {b}", key => key is not ("data" or "backbone")).ToList();
         if (Path.GetFileName(first.Recipe.GetValueOrDefault("backbone")) != Path.GetFileName(other.Recipe.GetValueOrDefault("backbone")))
             differences.Add($"backbone {first.Recipe.GetValueOrDefault("backbone")} vs {other.Recipe.GetValueOrDefault("backbone")}");
-        foreach (var key in first.Recipe.Keys.Union(other.Recipe.Keys).Where(k => k is not ("data" or "backbone")).Order(StringComparer.Ordinal))
-        {
-            if (first.Recipe.GetValueOrDefault(key) != other.Recipe.GetValueOrDefault(key))
-                differences.Add($"{key} {first.Recipe.GetValueOrDefault(key) ?? "(absent)"} vs {other.Recipe.GetValueOrDefault(key) ?? "(absent)"}");
-        }
         if (differences.Count > 0)
             throw new InvalidOperationException($"{otherRun} was run with other settings than {firstRun} ({string.Join("; ", differences)}); aggregate runs of one setting");
     }

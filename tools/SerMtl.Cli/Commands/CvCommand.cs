@@ -1,5 +1,6 @@
 using System.CommandLine;
-using SerMtl.Cli.Reporting;
+using SerMtl.Experiments;
+using SerMtl.Reporting;
 using SerMtl.Data.Protocols;
 using SerMtl.Evaluation;
 using SerMtl.Modeling;
@@ -65,34 +66,22 @@ internal sealed class CvCommand : SermtlCommand
             ["validation"] = CorpusArgs.Describe(data.Validation),
         };
         var run = new RunManifest(data.Protocol, setup.Options.Alpha, data.Corpus.Labels, recipe);
-        run.SaveOrCheck(outDir);
         reporter.WriteLine($"{data.Corpus.Name}: {data.Corpus.Samples.Count} utterances, labels [{string.Join(", ", data.Corpus.Labels)}], " +
             $"protocol {data.Protocol}: {folds.Count} of {data.Folds.Count} folds; device {setup.Device}; output {outDir}");
         if (data.Skipped.Count > 0) reporter.WriteLine($"skipped (missing files): {data.Skipped.Count}");
 
-        var order = data.Folds.Select((f, i) => (f.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
-        var cv = new CrossValidation(outDir, fold => CreateModel(setup, data.Corpus.Labels))
+        var cv = new CrossValidationRun(outDir, run, fold => CreateModel(setup, data.Corpus.Labels))
         {
             Logger = reporter,
             KeepCheckpoints = keepCheckpoints,
+            FoldOrder = data.Folds.Select(f => f.Name).ToList(),
+            ExtraSettings = new Dictionary<string, string> { ["device"] = setup.Device.ToString() },
             ConfigureTrainer = (builder, fold) =>
             {
                 reporter.Prefix = $"fold {fold.Name}";
-                builder.WithOptions(setup.Options).WithDevice(setup.Device).WithLogger(reporter).WithProgress(reporter)
-                    .WithCallbacks(new EpochLogWriter(EpochLog.PathForFold(outDir, fold.Name)));
+                builder.WithOptions(setup.Options).WithDevice(setup.Device).WithLogger(reporter).WithProgress(reporter);
             },
-            FoldTrained = (fold, training) =>
-            {
-                reporter.Prefix = null;
-                RunOutput.RewriteEpochLog(EpochLog.PathForFold(outDir, fold.Name), training.Epochs);
-            },
-            FoldCompleted = _ =>
-            {
-                // Every finished fold in OUT, including those other processes finished, in protocol order.
-                var finished = CrossValidation.ReadFolds(outDir).Where(f => order.ContainsKey(f.Name)).OrderBy(f => order[f.Name]).ToList();
-                RunOutput.Results(run, finished, new Dictionary<string, string> { ["device"] = setup.Device.ToString() })
-                    .Save(Path.Combine(outDir, RunResults.FileName));
-            },
+            FoldTrained = (_, _) => reporter.Prefix = null,
         };
         var result = cv.Run(folds, cancellationToken);
 

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using SerMtl.Cli.Reporting;
+using SerMtl.Experiments;
+using SerMtl.Reporting;
 using SerMtl.Data.Iemocap;
 using SerMtl.Data.Protocols;
 using SerMtl.Data.Synthetic;
@@ -82,31 +83,29 @@ internal sealed class DemoCommand : SermtlCommand
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var labels = corpus.Labels;
         var reporter = new ConsoleReporter(output, verbose: false);
-        var cv = new CrossValidation(runDir, unusedFold =>
+        var manifest = new RunManifest("session", 0.1, labels, new Dictionary<string, string>
+        {
+            ["data"] = "synthetic", ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture), ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
+        });
+        var cv = new CrossValidationRun(runDir, manifest, unusedFold =>
         {
             _ = random.manual_seed(seed);
             return SerMtlModel.CreateFromScratch(config, new SerMtlModelOptions { Labels = labels, Pooling = Pooling.Mean });
         })
         {
             Logger = reporter,
+            ExtraSettings = new Dictionary<string, string> { ["device"] = "cpu" },
             ConfigureTrainer = (builder, f) => builder
                 .WithAlpha(0.1).WithLearningRate(1e-3).WithEpochs(epochs).WithBatchSize(8)
                 .WithFrozenFeatureEncoder(false).WithAdamW(0.9, 0.98).WithWeightDecay(0.01).WithWarmupRatio(0.1)
                 .WithGradientClipping(1.0).WithSeed(seed).WithDevice(CPU)
                 .WithLogger(reporter)
-                .WithCallbacks(new EpochPrinter(writer, new EpochLogWriter(EpochLog.PathForFold(runDir, f.Name)))),
-            FoldTrained = (f, training) => RunOutput.RewriteEpochLog(EpochLog.PathForFold(runDir, f.Name), training.Epochs),
+                .WithCallbacks(new EpochPrinter(writer)),
         };
         var result = cv.Run([fold], cancellationToken);
 
-        // 3. Results in the cv schema, the report, the model and one prediction.
-        var manifest = new RunManifest("session", 0.1, labels, new Dictionary<string, string>
-        {
-            ["data"] = "synthetic", ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture), ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
-        });
-        var results = RunOutput.Results(manifest, result.Folds, new Dictionary<string, string> { ["device"] = "cpu" });
-        results.Save(Path.Combine(runDir, RunResults.FileName));
-        results.Save(Path.Combine(outDir, RunResults.FileName));
+        // 3. Results in the cv schema (written by the run; copied to the top), the report, the model and one prediction.
+        File.Copy(cv.ResultsPath, Path.Combine(outDir, RunResults.FileName), overwrite: true);
         var report = ReportWriter.Write(runDir, Path.Combine(outDir, "report.html"));
 
         var modelDir = Path.Combine(outDir, "model");
@@ -170,12 +169,11 @@ internal sealed class DemoCommand : SermtlCommand
         MaskTimeProb = 0,
     };
 
-    /// <summary>Prints one line per epoch and forwards to the epoch log.</summary>
-    private sealed class EpochPrinter(TextWriter writer, TrainingCallbacks inner) : TrainingCallbacks
+    /// <summary>Prints one line per epoch.</summary>
+    private sealed class EpochPrinter(TextWriter writer) : TrainingCallbacks
     {
         public override void OnEpochEnd(EpochSummary summary)
         {
-            inner.OnEpochEnd(summary);
             writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {summary.Epoch,3}: loss {summary.TrainLoss:F3} (CE {summary.TrainCe:F3}, CTC {summary.TrainCtc:F1}) | validation WA {summary.ValidationWeightedAccuracy:F3} UA {summary.ValidationUnweightedAccuracy:F3} CER {summary.ValidationCer:F3}{(summary.IsBest ? " *" : "")} | {summary.Seconds:F0} s"));
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using SerMtl.Cli.Reporting;
+using SerMtl.Experiments;
+using SerMtl.Reporting;
 
 namespace SerMtl.Cli.Commands;
 

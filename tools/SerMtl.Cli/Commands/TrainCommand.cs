@@ -1,5 +1,6 @@
 using System.CommandLine;
-using SerMtl.Cli.Reporting;
+using SerMtl.Experiments;
+using SerMtl.Reporting;
 using SerMtl.Evaluation;
 using SerMtl.Training;
 
@@ -66,13 +67,13 @@ internal sealed class TrainCommand : SermtlCommand
             .WithCheckpoints(outDir, setup.Options.CheckpointEverySteps)
             .Build();
         var training = trainer.Train(fold, cancellationToken);
-        RunOutput.RewriteEpochLog(epochLog, training.Epochs);
+        RunFiles.RewriteEpochLog(epochLog, training.Epochs);
 
         var test = trainer.Evaluate(fold.Test, cancellationToken);
         var outcome = FoldOutcome.From(fold.Name, test, training.BestEpoch);
         outcome.Save(Path.Combine(outDir, FoldOutcome.FileName));
         CrossValidation.WritePredictions(Path.Combine(outDir, CrossValidation.PredictionsFileName), test);
-        RunOutput.Results(run, [outcome], new Dictionary<string, string> { ["device"] = setup.Device.ToString() })
+        RunFiles.Results(run, [outcome], new Dictionary<string, string> { ["device"] = setup.Device.ToString() })
             .Save(Path.Combine(outDir, RunResults.FileName));
         var report = ReportWriter.Write(outDir);
         reporter.WriteLine("");
