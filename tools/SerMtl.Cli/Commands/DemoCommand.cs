@@ -5,7 +5,7 @@ using SerMtl.Experiments;
 using SerMtl.Reporting;
 using SerMtl.Data.Iemocap;
 using SerMtl.Data.Protocols;
-using SerMtl.Data.Synthetic;
+using SerMtl.Synthetic;
 using SerMtl.Evaluation;
 using SerMtl.Modeling;
 using SerMtl.Training;

@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>The words utterances are made of and the sound of every character.</summary>
 internal static class SyntheticLexicon

@@ -1,7 +1,7 @@
-using SerMtl.Data.Synthetic;
+using SerMtl.Synthetic;
 using Xunit.Abstractions;
 
-namespace SerMtl.Data.Tests.Synthetic;
+namespace SerMtl.Synthetic.Tests;
 
 /// <summary>
 /// Evidence that the corpus is learnable the way the demo needs: emotion cues survive per-utterance normalisation

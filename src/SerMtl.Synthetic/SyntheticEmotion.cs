@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>The four emotions the synthetic corpus expresses (the standard IEMOCAP 4-class set).</summary>
 public enum SyntheticEmotion

@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>One generated utterance: its IEMOCAP identity, labels, transcript and audio.</summary>
 public sealed record SyntheticUtterance

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using SerMtl.Data.Audio;
 
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>Writes a <see cref="SyntheticCorpus"/> in the folder layout and text formats of IEMOCAP_full_release.</summary>
 internal static class IemocapLayoutWriter
@@ -18,7 +18,7 @@ internal static class IemocapLayoutWriter
         PrepareReleaseFolder(release, overwrite);
 
         WriteText(Path.Combine(release, MarkerFile),
-            "Synthetic corpus written by SerMtl.Data.Synthetic.SyntheticCorpus in the IEMOCAP_full_release layout.\n" +
+            "Synthetic corpus written by SerMtl.Synthetic.SyntheticCorpus in the IEMOCAP_full_release layout.\n" +
             "It is NOT IEMOCAP: the audio is synthesised speech-like sound with emotions carried by prosody.\n" +
             Invariant($"seed {corpus.Options.Seed}, sessions {corpus.Options.Sessions}, ") +
             Invariant($"{corpus.Options.UtterancesPerSpeakerPerEmotion} utterances per speaker and emotion, {corpus.Options.SampleRate} Hz.\n"));

@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>The audio, transcript and alignment of one rendered utterance.</summary>
 internal sealed record RenderedUtterance(string Transcript, float[] Samples, SyntheticSegment[] Segments);

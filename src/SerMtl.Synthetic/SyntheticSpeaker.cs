@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>One synthetic actor: an IEMOCAP-style speaker (one female and one male per session) with a fixed voice.</summary>
 /// <remarks>

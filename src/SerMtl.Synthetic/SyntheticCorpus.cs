@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>
 /// A deterministic synthetic emotional-speech corpus shaped like IEMOCAP: sessions with one female and one male

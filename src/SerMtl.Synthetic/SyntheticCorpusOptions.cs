@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>What <see cref="SyntheticCorpus.Generate(SyntheticCorpusOptions?)"/> produces. Every field has a working default.</summary>
 /// <remarks>

@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Tests.Synthetic;
+namespace SerMtl.Synthetic.Tests;
 
 /// <summary>
 /// Hand-made prosodic features of one utterance, computed after the same per-utterance zero-mean / unit-variance

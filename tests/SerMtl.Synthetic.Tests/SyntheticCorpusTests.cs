@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SerMtl.Data.Audio;
-using SerMtl.Data.Synthetic;
+using SerMtl.Synthetic;
 
-namespace SerMtl.Data.Tests.Synthetic;
+namespace SerMtl.Synthetic.Tests;
 
 public class SyntheticCorpusTests
 {

@@ -1,4 +1,4 @@
-namespace SerMtl.Data.Synthetic;
+namespace SerMtl.Synthetic;
 
 /// <summary>How an emotion shapes the voice, relative to the speaker's neutral baseline.</summary>
 /// <remarks>
