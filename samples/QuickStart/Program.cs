@@ -1,4 +1,4 @@
-using SerMtl;
+using SerMtl.Inference;
 
 if (args.Length != 2)
 {

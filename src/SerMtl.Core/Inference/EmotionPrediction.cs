@@ -1,4 +1,4 @@
-namespace SerMtl;
+namespace SerMtl.Inference;
 
 /// <summary>The emotion and transcript <see cref="EmotionRecognizer"/> finds in one recording.</summary>
 /// <remarks>

@@ -6,7 +6,7 @@ using SerMtl.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SerMtl;
+namespace SerMtl.Inference;
 
 /// <summary>
 /// One-call inference with a saved SerMtl model: the emotion (with the probability of every label) and the greedy

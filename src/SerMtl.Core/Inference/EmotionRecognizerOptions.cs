@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SerMtl;
+namespace SerMtl.Inference;
 
 /// <summary>The number format <see cref="EmotionRecognizer"/> runs the model in.</summary>
 public enum InferenceDType

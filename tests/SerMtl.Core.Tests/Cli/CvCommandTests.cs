@@ -1,8 +1,8 @@
 using System.Text.Json;
 using SerMtl.Cli;
 using SerMtl.Cli.Commands;
-using SerMtl.Experiments;
 using SerMtl.Evaluation;
+using SerMtl.Experiments;
 using SerMtl.Tests.Training;
 using SerMtl.Training;
 using Xunit.Abstractions;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using SerMtl.Cli;
 using SerMtl.Cli.Commands;
+using SerMtl.Inference;
 using SerMtl.Tests.Inference;
 
 namespace SerMtl.Tests.Cli;

@@ -1,4 +1,5 @@
 using SerMtl.Data.Audio;
+using SerMtl.Inference;
 using SerMtl.Modeling;
 using TorchSharp;
 using Xunit.Abstractions;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SerMtl.Inference;
 using SerMtl.Tests.Inference;
 using Xunit.Abstractions;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Compression;
+using SerMtl.Inference;
 using SerMtl.Tests.Inference;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -77,7 +78,7 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
         DotnetProcess.RunChecked(app, StepTimeout, "add", "package", "libtorch-cpu-linux-x64", "--version", "2.10.0");
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
             using System.Globalization;
-            using SerMtl;
+            using SerMtl.Inference;
 
             using var recognizer = EmotionRecognizer.Load(args[0]);
             var prediction = recognizer.Predict(args[1]);

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using SerMtl.Inference;
 using SerMtl.Tests.Inference;
 using SerMtl.Tests.Packaging;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using SerMtl.Experiments;
-using SerMtl.Reporting;
 using SerMtl.Data.Protocols;
 using SerMtl.Evaluation;
+using SerMtl.Experiments;
 using SerMtl.Modeling;
+using SerMtl.Reporting;
 using static TorchSharp.torch;
 
 namespace SerMtl.Cli.Commands;

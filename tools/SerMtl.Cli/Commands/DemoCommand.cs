@@ -1,13 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using SerMtl.Experiments;
-using SerMtl.Reporting;
 using SerMtl.Data.Iemocap;
 using SerMtl.Data.Protocols;
-using SerMtl.Synthetic;
 using SerMtl.Evaluation;
+using SerMtl.Experiments;
+using SerMtl.Inference;
 using SerMtl.Modeling;
+using SerMtl.Reporting;
+using SerMtl.Synthetic;
 using SerMtl.Training;
 using TorchSharp;
 using static TorchSharp.torch;

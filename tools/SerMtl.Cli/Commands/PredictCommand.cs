@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using SerMtl.Inference;
 
 namespace SerMtl.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
+using SerMtl.Evaluation;
 using SerMtl.Experiments;
 using SerMtl.Reporting;
-using SerMtl.Evaluation;
 using SerMtl.Training;
 
 namespace SerMtl.Cli.Commands;
