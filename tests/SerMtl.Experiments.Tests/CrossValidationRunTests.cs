@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace SerMtl.Experiments.Tests;
 
 /// <summary>Cross-validation from C# on the tiny corpus and backbone: the run directory it leaves is the one <c>sermtl cv</c> leaves.</summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class CrossValidationRunTests : IDisposable
 {
     private readonly TinyCorpus _corpus = new(count: 16);

@@ -1,8 +1,8 @@
+using SerMtl.Batching;
 using SerMtl.Data.Corpora;
 using SerMtl.Data.Evaluation;
 using SerMtl.Modeling;
 using SerMtl.Text;
-using SerMtl.Training;
 using static TorchSharp.torch;
 
 namespace SerMtl.Evaluation;
@@ -16,7 +16,7 @@ public sealed record EvaluationOptions
     /// <summary>Upper bound on the padded audio of one forward pass, in seconds; null (default): no bound.</summary>
     public double? MaxBatchSeconds { get; init; }
 
-    /// <summary>Decoded waveforms kept in memory while evaluating, in bytes (see <see cref="TrainingOptions.AudioCacheBytes"/>). Default 4 GiB.</summary>
+    /// <summary>Decoded waveforms kept in memory while evaluating, in bytes (as <c>TrainingOptions.AudioCacheBytes</c> for training). Default 4 GiB.</summary>
     public long AudioCacheBytes { get; init; } = 4L << 30;
 }
 

@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Fold = SerMtl.Data.Protocols.Fold;
 using Microsoft.Extensions.Logging;
+using SerMtl.Batching;
 using SerMtl.Checkpoints;
 using SerMtl.Data.Corpora;
 using SerMtl.Data.Protocols;
@@ -11,7 +13,6 @@ using SerMtl.Evaluation;
 using SerMtl.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
-using Fold = SerMtl.Data.Protocols.Fold;
 using static TorchSharp.torch;
 
 namespace SerMtl.Training;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SerMtl.Batching;
 using SerMtl.Modeling;
 using static TorchSharp.torch;
 
@@ -164,9 +165,15 @@ public sealed class SerTrainerBuilder
         return this;
     }
 
-    /// <summary>Shares decoded audio with other trainers (cross-validation folds over one corpus).</summary>
-    internal SerTrainerBuilder WithWaveformStore(WaveformStore store)
+    /// <summary>
+    /// Shares decoded audio with other trainers (cross-validation folds over one corpus); its sample rate must be the
+    /// model's. Default: a store of <see cref="TrainingOptions.AudioCacheBytes"/> for this trainer alone.
+    /// </summary>
+    public SerTrainerBuilder WithWaveformStore(WaveformStore store)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        if (store.SampleRate != _model.Backbone.Preprocessing.SamplingRate)
+            throw new ArgumentException($"the store decodes to {store.SampleRate} Hz, the model expects {_model.Backbone.Preprocessing.SamplingRate} Hz", nameof(store));
         _store = store;
         return this;
     }

@@ -1,3 +1,4 @@
+using SerMtl.Batching;
 using SerMtl.Training;
 
 namespace SerMtl.Tests.Training;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using SerMtl.Data.Corpora;
 using SerMtl.Evaluation;
+using SerMtl.Experiments;
 using SerMtl.Modeling;
 
 namespace SerMtl.Cli.Commands;

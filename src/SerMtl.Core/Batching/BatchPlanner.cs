@@ -1,6 +1,6 @@
 using SerMtl.Data.Protocols;
 
-namespace SerMtl.Training;
+namespace SerMtl.Batching;
 
 /// <summary>
 /// Splits utterances (given by length) into batches: at most <c>batchSize</c> utterances and, when set, at most

@@ -2,19 +2,21 @@ using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using SerMtl.Data.Audio;
 
-namespace SerMtl.Training;
+namespace SerMtl.Batching;
 
 /// <summary>
 /// Decoded waveforms by file path, at one sample rate: each file is decoded through <see cref="AudioLoader"/> once
 /// and kept in memory while the cache has room (<c>capacityBytes</c>); files beyond it keep only their length and
-/// are decoded again when used. Shared by the trainer, the evaluator and cross-validation folds.
+/// are decoded again when used. Shared by the trainer, the evaluator and cross-validation folds: give one store to
+/// every fold's trainer (<see cref="Training.SerTrainerBuilder.WithWaveformStore"/>) so a corpus is decoded once.
 /// </summary>
-internal sealed class WaveformStore
+public sealed class WaveformStore
 {
     private readonly ConcurrentDictionary<string, float[]> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _lengths = new(StringComparer.Ordinal);
     private long _cachedBytes;
 
+    /// <summary>An empty store of waveforms at <paramref name="sampleRate"/> Hz holding at most <paramref name="capacityBytes"/> in memory.</summary>
     public WaveformStore(int sampleRate, long capacityBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sampleRate, 1);
@@ -23,8 +25,10 @@ internal sealed class WaveformStore
         CapacityBytes = capacityBytes;
     }
 
+    /// <summary>The sample rate waveforms are decoded to.</summary>
     public int SampleRate { get; }
 
+    /// <summary>The most bytes of waveforms kept in memory.</summary>
     public long CapacityBytes { get; }
 
     /// <summary>Bytes of waveforms held in memory.</summary>
@@ -34,11 +38,11 @@ internal sealed class WaveformStore
     public int CachedCount => _cache.Count;
 
     /// <summary>Samples of <paramref name="path"/> at <see cref="SampleRate"/>, decoding it if it has not been seen.</summary>
-    public int Length(string path) => _lengths.TryGetValue(path, out var n) ? n : Load(path).Length;
+    internal int Length(string path) => _lengths.TryGetValue(path, out var n) ? n : Load(path).Length;
 
     /// <summary>The waveform of <paramref name="path"/> (the cached array itself: do not modify it).</summary>
     /// <exception cref="InvalidDataException">The file cannot be read as audio.</exception>
-    public float[] Load(string path)
+    internal float[] Load(string path)
     {
         if (_cache.TryGetValue(path, out var cached)) return cached;
         var samples = AudioLoader.LoadMono(path, SampleRate);
@@ -57,7 +61,7 @@ internal sealed class WaveformStore
 
     /// <summary>Decodes every file not seen yet, in parallel, so lengths are known and bad files fail early.</summary>
     /// <exception cref="InvalidDataException">A file cannot be read; the message names it.</exception>
-    public void Prefetch(IEnumerable<string> paths, CancellationToken cancellationToken)
+    internal void Prefetch(IEnumerable<string> paths, CancellationToken cancellationToken)
     {
         var pending = paths.Distinct(StringComparer.Ordinal).Where(p => !_lengths.ContainsKey(p)).ToList();
         try

@@ -3,7 +3,7 @@ using SerMtl.Data.Corpora;
 using SerMtl.Data.Text;
 using SerMtl.Modeling;
 
-namespace SerMtl.Training;
+namespace SerMtl.Batching;
 
 /// <summary>One utterance made ready for the model.</summary>
 /// <param name="Sample">The corpus sample.</param>

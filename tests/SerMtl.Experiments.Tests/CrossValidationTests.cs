@@ -1,11 +1,11 @@
 using SerMtl.Data.Evaluation;
 using SerMtl.Data.Protocols;
 using SerMtl.Evaluation;
-using SerMtl.Tests.Training;
+using SerMtl.Experiments;
 using SerMtl.Training;
 using static TorchSharp.torch;
 
-namespace SerMtl.Tests.Evaluation;
+namespace SerMtl.Experiments.Tests;
 
 [Collection(TorchRandomCollection.Name)]
 public sealed class CrossValidationTests : IDisposable
@@ -66,7 +66,7 @@ public sealed class CrossValidationTests : IDisposable
     public void Run_TwoFolds_WritesEachFoldAndSkipsFinishedFoldsOnTheNextRun()
     {
         using var corpus = new TinyCorpus(count: 18);
-        var all = new Data.Corpora.SpeechCorpus("tiny", TinyCorpus.Labels, corpus.Samples);
+        var all = new SerMtl.Data.Corpora.SpeechCorpus("tiny", TinyCorpus.Labels, corpus.Samples);
         var folds = Folds.LeaveOneSpeakerOut(all, ValidationOptions.None).Take(2).ToList();
         var trained = new List<string>();
         var completed = new List<string>();

@@ -2,12 +2,14 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SerMtl.Batching;
 using SerMtl.Data.Evaluation;
 using SerMtl.Data.Protocols;
+using SerMtl.Evaluation;
 using SerMtl.Modeling;
 using SerMtl.Training;
 
-namespace SerMtl.Evaluation;
+namespace SerMtl.Experiments;
 
 /// <summary>Per-fold test results and the metrics pooled over them.</summary>
 /// <param name="Folds">The folds' outcomes, in the order given.</param>
