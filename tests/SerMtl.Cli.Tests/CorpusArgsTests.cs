@@ -1,9 +1,8 @@
 using SerMtl.Cli;
 using SerMtl.Cli.Commands;
 using SerMtl.Data.Protocols;
-using SerMtl.Tests.Training;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 public sealed class CorpusArgsTests : IDisposable
 {

@@ -3,9 +3,9 @@ using SerMtl.Cli.Commands;
 using SerMtl.Experiments;
 using SerMtl.Modeling;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
-[Collection(SerMtl.Tests.Training.TorchRandomCollection.Name)]
+[Collection(TorchRandomCollection.Name)]
 public class DemoCommandTests
 {
     // Wiring only (one short epoch): whether the demo learns is checked by running it in full ('demo --check').

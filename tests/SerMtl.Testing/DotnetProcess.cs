@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace SerMtl.Tests.Packaging;
+namespace SerMtl.Testing;
 
 /// <summary>Runs the <c>dotnet</c> CLI as a child process for the packaging tests, with a time limit and the output kept for failure messages.</summary>
-internal static class DotnetProcess
+public static class DotnetProcess
 {
     /// <summary>Runs <c>dotnet args</c> in <paramref name="workingDirectory"/>; returns the exit code and stdout + stderr interleaved.</summary>
     public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, params string[] args)

@@ -2,7 +2,7 @@ using System.Text.Json;
 using SerMtl.Cli;
 using Xunit.Abstractions;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 public class DataStatsCommandTests(IemocapReplicaFixture fixture, ITestOutputHelper output) : IClassFixture<IemocapReplicaFixture>
 {

@@ -1,7 +1,7 @@
 using SerMtl.Cli.Benchmarking;
 using SerMtl.Modeling;
 
-namespace SerMtl.Tests.Cli.Benchmarking;
+namespace SerMtl.Cli.Tests.Benchmarking;
 
 public class ModelFlopsTests
 {

@@ -1,6 +1,6 @@
 using SerMtl.Cli;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 /// <summary>What one <c>sermtl</c> invocation returned and printed.</summary>
 public sealed record CliOutcome(int Exit, string Output, string Error);

@@ -4,7 +4,7 @@ using SerMtl.Cli.Commands;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 /// <summary>The bench command on the tiny fixture config: the report's shape, never its timings.</summary>
 public class BenchCommandTests(ITestOutputHelper output)

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.IO.Compression;
 using SerMtl.Inference;
-using SerMtl.Tests.Inference;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace SerMtl.Tests.Packaging;
+namespace SerMtl.Integration.Tests;
 
 /// <summary>
 /// Packs SerMtl.Data and SerMtl.Core into a temporary folder feed and uses them as a NuGet consumer would: a fresh

@@ -3,7 +3,7 @@ using SerMtl.Cli;
 using SerMtl.Cli.Commands;
 using static TorchSharp.torch;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 public sealed class EmbedCommandTests : IDisposable
 {

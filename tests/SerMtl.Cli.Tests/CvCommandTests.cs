@@ -3,11 +3,10 @@ using SerMtl.Cli;
 using SerMtl.Cli.Commands;
 using SerMtl.Evaluation;
 using SerMtl.Experiments;
-using SerMtl.Tests.Training;
 using SerMtl.Training;
 using Xunit.Abstractions;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 /// <summary>The IEMOCAP replica with audio long enough for the tiny backbone (0.1 s: 4 frames), session 1 only.</summary>
 public sealed class TrainingReplicaFixture() : IemocapReplicaFixture(0.1, "1");

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 /// <summary>A strict reader of the float32 C-order <c>.npy</c> files the CLI writes, to check them independently.</summary>
 internal sealed record NpyFile(string Header, long[] Shape, float[] Data, int DataOffset)

@@ -1,6 +1,6 @@
 using SerMtl.Cli.Benchmarking;
 
-namespace SerMtl.Tests.Cli.Benchmarking;
+namespace SerMtl.Cli.Tests.Benchmarking;
 
 public class HostInfoTests
 {

@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using SerMtl.Inference;
-using SerMtl.Tests.Inference;
 using Xunit.Abstractions;
 
-namespace SerMtl.Tests.Packaging;
+namespace SerMtl.Integration.Tests;
 
 /// <summary>
 /// Packs the CLI as a dotnet tool (with its bundled Linux x64 CPU backend, ~150 MB), installs it into a temporary
@@ -66,15 +65,5 @@ public sealed class DotnetToolTests(SavedModelFixture model, ITestOutputHelper o
             throw new TimeoutException($"{exe} {string.Join(' ', args)} did not finish in 3 min");
         }
         return (process.ExitCode, stdout, errors.Result);
-    }
-}
-
-/// <summary>A fact that runs only when an environment variable is set to 1 (an opt-in for slow tests), skipped with the reason otherwise.</summary>
-internal sealed class FactRequiresEnvironmentAttribute : FactAttribute
-{
-    public FactRequiresEnvironmentAttribute(string variable)
-    {
-        if (Environment.GetEnvironmentVariable(variable) != "1")
-            Skip = $"slow; set {variable}=1 to run it";
     }
 }

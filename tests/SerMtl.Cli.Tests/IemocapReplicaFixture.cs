@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 /// <summary>
 /// IEMOCAP for CLI tests: a real copy when <c>SERMTL_IEMOCAP_ROOT</c> is set, else the full replica built once

@@ -3,9 +3,8 @@ using System.Text.Json;
 using SerMtl.Cli;
 using SerMtl.Cli.Commands;
 using SerMtl.Inference;
-using SerMtl.Tests.Inference;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 public sealed class PredictCommandTests(SavedModelFixture model) : IClassFixture<SavedModelFixture>, IDisposable
 {

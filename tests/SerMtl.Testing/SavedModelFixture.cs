@@ -1,7 +1,7 @@
 using SerMtl.Modeling;
 using static TorchSharp.torch;
 
-namespace SerMtl.Tests.Inference;
+namespace SerMtl.Testing;
 
 /// <summary>
 /// A saved SerMtl model in a temp folder: the tiny-group fixture backbone with seeded random heads over four
@@ -34,7 +34,7 @@ public sealed class SavedModelFixture : IDisposable
 }
 
 /// <summary>Test audio: deterministic synthetic signals and a minimal 16-bit PCM WAV writer.</summary>
-internal static class TestAudio
+public static class TestAudio
 {
     /// <summary>
     /// <paramref name="seconds"/> of a voiced-sounding signal at <paramref name="sampleRate"/>: a few harmonics of a

@@ -1,9 +1,8 @@
 using SerMtl.Cli;
 using SerMtl.Data.Protocols;
 using SerMtl.Experiments;
-using SerMtl.Tests.Training;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 [Collection(TorchRandomCollection.Name)]
 public class ReportCommandTests

@@ -1,9 +1,7 @@
 using System.Text.RegularExpressions;
 using SerMtl.Inference;
-using SerMtl.Tests.Inference;
-using SerMtl.Tests.Packaging;
 
-namespace SerMtl.Tests.Samples;
+namespace SerMtl.Integration.Tests;
 
 /// <summary>samples/QuickStart runs, and the README's "Inference in 10 lines" is its code.</summary>
 public sealed class QuickStartTests(SavedModelFixture model) : IClassFixture<SavedModelFixture>

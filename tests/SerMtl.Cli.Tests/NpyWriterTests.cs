@@ -1,6 +1,6 @@
 using SerMtl.Cli;
 
-namespace SerMtl.Tests.Cli;
+namespace SerMtl.Cli.Tests;
 
 public class NpyWriterTests
 {
