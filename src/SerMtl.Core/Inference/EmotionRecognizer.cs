@@ -1,6 +1,5 @@
 using System.Globalization;
 using SerMtl.Data.Audio;
-using SerMtl.Inference;
 using SerMtl.Modeling;
 using SerMtl.Text;
 using TorchSharp;
@@ -96,7 +95,7 @@ public sealed class EmotionRecognizer : IDisposable
             throw new ArgumentException($"MaxWindowSeconds must be a positive number of seconds or null, got {w}", nameof(options));
         if (!Enum.IsDefined(options.DType))
             throw new ArgumentException($"unknown DType {options.DType}", nameof(options));
-        var device = options.Device ?? CPU;
+        var device = ParseDevice(options.Device);
         CheckDevice(device);
         if (options.Threads is int threads) torch.set_num_threads(threads);
 
@@ -332,6 +331,17 @@ public sealed class EmotionRecognizer : IDisposable
         var stitched = Windowing.Stitch(segments.Select(s => (s.Start, s.Length)).ToList(), frameIds, _samplesPerFrame, _receptiveField);
         return new EmotionPrediction(Labels[aggregate.ArgMax], aggregate,
             CtcGreedyDecoder.Decode(stitched, vocabulary), input.Duration, windows);
+    }
+
+    /// <summary>cpu (or null), cuda or cuda:N as a torch device.</summary>
+    /// <exception cref="ArgumentException">Any other spelling.</exception>
+    private static Device ParseDevice(string? text)
+    {
+        if (text is null || text == "cpu") return CPU;
+        if (text == "cuda" || (text.StartsWith("cuda:", StringComparison.Ordinal)
+            && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+            return new Device(text);
+        throw new ArgumentException($"Device must be \"cpu\", \"cuda\" or \"cuda:N\" (or null for the CPU), got \"{text}\"", "options");
     }
 
     private static void CheckDevice(Device device)

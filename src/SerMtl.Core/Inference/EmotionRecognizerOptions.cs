@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace SerMtl.Inference;
 
 /// <summary>The number format <see cref="EmotionRecognizer"/> runs the model in.</summary>
@@ -19,11 +17,12 @@ public enum InferenceDType
 public sealed record EmotionRecognizerOptions
 {
     /// <summary>
-    /// Device to run on: null (the default) for the CPU, or e.g. <c>"cuda"</c> / <c>"cuda:1"</c>. CUDA needs a CUDA
-    /// backend package in the app (<c>TorchSharp-cuda-linux</c> or <c>TorchSharp-cuda-windows</c>);
-    /// <see cref="EmotionRecognizer.Load"/> fails with a clear error when it is not loaded.
+    /// Device to run on, as configuration files write it: null (the default) or <c>"cpu"</c> for the CPU,
+    /// <c>"cuda"</c> or <c>"cuda:N"</c>. CUDA needs a CUDA backend package in the app (<c>TorchSharp-cuda-linux</c> or
+    /// <c>TorchSharp-cuda-windows</c>); <see cref="EmotionRecognizer.Load"/> fails with a clear error when it is not
+    /// loaded, and on any other spelling.
     /// </summary>
-    public Device? Device { get; init; }
+    public string? Device { get; init; }
 
     /// <summary>
     /// Recordings longer than this many seconds are split into windows of this length, spread evenly over the

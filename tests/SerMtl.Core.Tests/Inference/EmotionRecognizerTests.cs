@@ -290,6 +290,25 @@ public sealed class EmotionRecognizerTests(SavedModelFixture model, ITestOutputH
         Assert.Contains("TorchSharp-cuda-windows", e.Message);
     }
 
+    [Theory]
+    [InlineData("gpu")]
+    [InlineData("CUDA")]
+    [InlineData("cuda:x")]
+    [InlineData("")]
+    public void Load_DeviceNotCpuOrCuda_IsRefusedNamingTheSpellings(string device)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Load(new EmotionRecognizerOptions { Device = device }));
+        Assert.Contains("\"cpu\", \"cuda\" or \"cuda:N\"", e.Message);
+        Assert.Contains($"got \"{device}\"", e.Message);
+    }
+
+    [Fact]
+    public void Load_DeviceCpu_RunsOnTheCpu()
+    {
+        using var recognizer = Load(new EmotionRecognizerOptions { Device = "cpu" });
+        Assert.Equal(DeviceType.CPU, recognizer.Device.type);
+    }
+
     [Fact]
     public void Predict_ManyThreadsAtOnce_GiveTheSameAnswersAsOneThread()
     {

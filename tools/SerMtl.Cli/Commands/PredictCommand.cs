@@ -75,7 +75,7 @@ internal sealed class PredictCommand : SermtlCommand
         // A bad model or device fails the whole command before any file is looked at.
         using var recognizer = EmotionRecognizer.Load(modelDir, new EmotionRecognizerOptions
         {
-            Device = device == "cpu" ? null : new TorchSharp.torch.Device(device),
+            Device = device,
             MaxWindowSeconds = windowSeconds == 0 ? null : windowSeconds,
             BatchSize = batchSize,
             DType = dtype,
