@@ -99,13 +99,68 @@ public sealed class SerTrainer
         ArgumentNullException.ThrowIfNull(train);
         validation ??= [];
         if (train.Count == 0) throw new ArgumentException("no training samples", nameof(train));
+        var checkpointing = Model.Backbone.GradientCheckpointing;
+        var run = Prepare(train, validation, cancellationToken);
+        using var optimizer = run.Optimizer;
+        Dictionary<string, Tensor>? bestInMemory = null;
+        try
+        {
+            var state = new TrainerState { Recipe = Options.Recipe(), Data = Fingerprint(train, validation), Epoch = 0, Batch = 0, Step = 0 };
+            var resumedFrom = 0;
+            if (CheckpointPath is { } checkpoint && File.Exists(checkpoint))
+            {
+                CheckResumable(checkpoint, state);
+                state = TrainerCheckpoint.Load(checkpoint, Model, optimizer);
+                resumedFrom = state.Epoch;
+                if (state.Epoch >= Options.Epochs)
+                {
+                    TrainingLog.AlreadyFinished(_logger, checkpoint, state.Epoch);
+                    return Finish(state, resumedFrom, null);
+                }
+                TrainingLog.Resumed(_logger, checkpoint, state.Epoch, state.Step);
+            }
+            TrainingLog.Started(_logger, Device.ToString(), run.TrainSet.Count, run.TrainSet.Seconds(_store.SampleRate) / 3600,
+                run.ValidationSet?.Count ?? 0, Options.ToString(), run.TotalSteps);
+
+            for (var epoch = state.Epoch + 1; epoch <= Options.Epochs; epoch++)
+            {
+                var epochClock = Stopwatch.StartNew();
+                var (trained, accumulator) = TrainEpoch(run, state, epoch, epochClock, cancellationToken);
+                state = EndEpoch(run, trained, epoch, accumulator, epochClock, ref bestInMemory, cancellationToken);
+            }
+            return Finish(state, resumedFrom, bestInMemory);
+        }
+        finally
+        {
+            DisposeAll(bestInMemory);
+            Model.Backbone.GradientCheckpointing = checkpointing;
+        }
+    }
+
+    /// <summary>What one call of <see cref="Train(IReadOnlyList{SpeechSample}, IReadOnlyList{SpeechSample}?, CancellationToken)"/> works with.</summary>
+    /// <param name="TrainSet">The encoded training utterances.</param>
+    /// <param name="ValidationSet">The encoded validation utterances, or null without validation.</param>
+    /// <param name="Crop">Random-crop length in samples, or null.</param>
+    /// <param name="MaxBatchSamples">Padded samples a forward pass may hold, or null.</param>
+    /// <param name="Plans">Each epoch's batches (indices into <paramref name="TrainSet"/>), fixed by seed and epoch.</param>
+    /// <param name="TotalSteps">Optimizer updates over all epochs.</param>
+    /// <param name="Schedule">The warm-up and decay of the learning rate.</param>
+    /// <param name="Loss">CE + α·CTC.</param>
+    /// <param name="Optimizer">AdamW over the trainable parameters (the caller disposes it).</param>
+    /// <param name="Trainable">The parameters gradient clipping looks at.</param>
+    /// <param name="Clock">Time since training started, for progress reports.</param>
+    private sealed record TrainingRun(UtteranceSet TrainSet, UtteranceSet? ValidationSet, int? Crop, long? MaxBatchSamples, IReadOnlyList<int[]>[] Plans,
+        long TotalSteps, LinearWarmupSchedule Schedule, MultiTaskLoss Loss, AdamW Optimizer, Parameter[] Trainable, Stopwatch Clock);
+
+    /// <summary>Moves the model, encodes the splits, plans every epoch's batches and creates the optimizer.</summary>
+    private TrainingRun Prepare(IReadOnlyList<SpeechSample> train, IReadOnlyList<SpeechSample> validation, CancellationToken cancellationToken)
+    {
         var clock = Stopwatch.StartNew();
         var options = Options;
         Report(new TrainingProgress(TrainingPhase.Preparing, 0, options.Epochs, 0, 0, 0, 0, null, 0, clock.Elapsed));
 
         _ = Model.to(Device);
         if (options.FreezeFeatureEncoder) Model.Backbone.FreezeFeatureEncoder();
-        var checkpointing = Model.Backbone.GradientCheckpointing;
         Model.Backbone.GradientCheckpointing = options.GradientCheckpointing;
         var trainSet = UtteranceSet.Prepare("train", train, Model, _store, cancellationToken);
         var validationSet = validation.Count > 0 ? UtteranceSet.Prepare("validation", validation, Model, _store, cancellationToken) : null;
@@ -122,135 +177,127 @@ public sealed class SerTrainer
             .Select(e => BatchPlanner.Training(lengths, options.BatchSize, maxBatchSamples, options.Seed, e)).ToArray();
         var totalSteps = plans.Sum(p => (long)Math.Ceiling(p.Count / (double)options.GradientAccumulationSteps));
         var schedule = LinearWarmupSchedule.FromRatio(totalSteps, options.WarmupRatio);
-        var lossFunction = new MultiTaskLoss(options.Alpha, options.CtcReduction);
-        var learningRate = options.EffectiveLearningRate;
-
-        using var optimizer = OptimizerFactory.AdamW(Model, learningRate, (options.Beta1, options.Beta2), options.AdamEpsilon, options.WeightDecay,
-            options.OptimizerStatePrecision, options.Seed);
+        var optimizer = OptimizerFactory.AdamW(Model, options.EffectiveLearningRate, (options.Beta1, options.Beta2), options.AdamEpsilon,
+            options.WeightDecay, options.OptimizerStatePrecision, options.Seed);
         var trainable = Model.parameters().Where(p => p.requires_grad).ToArray();
-        var state = new TrainerState { Recipe = options.Recipe(), Data = Fingerprint(train, validation), Epoch = 0, Batch = 0, Step = 0 };
-        var resumedFrom = 0;
-        if (CheckpointPath is { } checkpoint && File.Exists(checkpoint))
-        {
-            CheckResumable(checkpoint, state);
-            state = TrainerCheckpoint.Load(checkpoint, Model, optimizer);
-            resumedFrom = state.Epoch;
-            if (state.Epoch >= options.Epochs)
-            {
-                TrainingLog.AlreadyFinished(_logger, checkpoint, state.Epoch);
-                return Finish(state, resumedFrom, null);
-            }
-            TrainingLog.Resumed(_logger, checkpoint, state.Epoch, state.Step);
-        }
-        TrainingLog.Started(_logger, Device.ToString(), trainSet.Count, trainSet.Seconds(sampleRate) / 3600, validationSet?.Count ?? 0,
-            options.ToString(), totalSteps);
+        return new TrainingRun(trainSet, validationSet, crop, maxBatchSamples, plans, totalSteps, schedule,
+            new MultiTaskLoss(options.Alpha, options.CtcReduction), optimizer, trainable, clock);
+    }
 
-        Dictionary<string, Tensor>? bestInMemory = null;
-        try
+    /// <summary>
+    /// The updates of <paramref name="epoch"/> from where <paramref name="state"/> left it (a resumed epoch starts
+    /// mid-way): returns the state after the last update and the epoch's sums so far.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled; a checkpoint at the last update boundary was written first.</exception>
+    /// <exception cref="NonFiniteLossException">Too many updates in a row had a non-finite loss.</exception>
+    private (TrainerState State, EpochAccumulator Accumulator) TrainEpoch(TrainingRun run, TrainerState state, int epoch, Stopwatch epochClock,
+        CancellationToken cancellationToken)
+    {
+        var options = Options;
+        var batches = run.Plans[epoch - 1];
+        var accumulator = state.Current;
+        var batch = state.Batch;
+        Model.train();
+        while (batch < batches.Count)
         {
-            for (var epoch = state.Epoch + 1; epoch <= options.Epochs; epoch++)
+            if (cancellationToken.IsCancellationRequested)
             {
-                var batches = plans[epoch - 1];
-                var accumulator = state.Current;
-                var epochClock = Stopwatch.StartNew();
-                var batch = state.Batch;
-                Model.train();
-                while (batch < batches.Count)
-                {
-                    if (cancellationToken.IsCancellationRequested)
-                    {
-                        state = state with { Batch = batch, Current = Elapsed(accumulator, epochClock, training: true) };
-                        SaveOnCancel(state, optimizer, epoch, "mid-epoch");
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
-                    var window = Math.Min(options.GradientAccumulationSteps, batches.Count - batch);
-                    var lr = learningRate * schedule.Multiplier(state.Step);
-                    var finite = true;
-                    for (var k = 0; k < window && finite; k++)
-                        finite = ForwardBackward(trainSet, batches[batch + k], epoch, batch + k, crop, window, lossFunction, ref accumulator);
-                    finite = Update(optimizer, schedule, trainable, state.Step, finite);
-                    var consecutive = finite ? 0 : state.ConsecutiveNonFinite + 1;
-                    state = state with
-                    {
-                        Step = state.Step + 1,
-                        Batch = batch + window,
-                        SkippedSteps = state.SkippedSteps + (finite ? 0 : 1),
-                        ConsecutiveNonFinite = consecutive,
-                    };
-                    accumulator = accumulator with { LearningRate = lr, SkippedSteps = accumulator.SkippedSteps + (finite ? 0 : 1) };
-                    batch += window;
-                    if (!finite)
-                    {
-                        TrainingLog.NonFiniteSkipped(_logger, epoch, state.Step, consecutive, options.MaxConsecutiveNonFiniteSteps);
-                        if (consecutive >= options.MaxConsecutiveNonFiniteSteps)
-                            throw new NonFiniteLossException(string.Create(CultureInfo.InvariantCulture,
-                                $"training stopped at epoch {epoch}, update {state.Step}: {consecutive} updates in a row had a NaN or infinite loss or gradient (limit {options.MaxConsecutiveNonFiniteSteps}); lower the learning rate or check the data{(CheckpointPath is { } p && File.Exists(p) ? $"; the last good checkpoint is {p}" : "")}"));
-                    }
-                    Report(new TrainingProgress(TrainingPhase.Training, epoch, options.Epochs, batch, batches.Count, state.Step, totalSteps,
-                        accumulator.FinitePasses > 0 ? accumulator.LossSum / accumulator.FinitePasses : null, lr, clock.Elapsed));
-                    if (options.CheckpointEverySteps > 0 && state.Step % options.CheckpointEverySteps == 0 && batch < batches.Count && CheckpointPath is not null)
-                    {
-                        var current = Elapsed(accumulator, epochClock, training: true);
-                        SaveCheckpoint(state with { Current = current }, optimizer, CheckpointReason.StepInterval);
-                        // The clock restarts so time is not counted twice once the saved sums include it.
-                        accumulator = current;
-                        epochClock.Restart();
-                    }
-                }
-                accumulator = Elapsed(accumulator, epochClock, training: true);
+                state = state with { Batch = batch, Current = Elapsed(accumulator, epochClock, training: true) };
+                SaveOnCancel(state, run.Optimizer, epoch, "mid-epoch");
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            var window = Math.Min(options.GradientAccumulationSteps, batches.Count - batch);
+            var lr = options.EffectiveLearningRate * run.Schedule.Multiplier(state.Step);
+            var finite = true;
+            for (var k = 0; k < window && finite; k++)
+                finite = ForwardBackward(run.TrainSet, batches[batch + k], epoch, batch + k, run.Crop, window, run.Loss, ref accumulator);
+            finite = Update(run.Optimizer, run.Schedule, run.Trainable, state.Step, finite);
+            var consecutive = finite ? 0 : state.ConsecutiveNonFinite + 1;
+            state = state with
+            {
+                Step = state.Step + 1,
+                Batch = batch + window,
+                SkippedSteps = state.SkippedSteps + (finite ? 0 : 1),
+                ConsecutiveNonFinite = consecutive,
+            };
+            accumulator = accumulator with { LearningRate = lr, SkippedSteps = accumulator.SkippedSteps + (finite ? 0 : 1) };
+            batch += window;
+            if (!finite)
+            {
+                TrainingLog.NonFiniteSkipped(_logger, epoch, state.Step, consecutive, options.MaxConsecutiveNonFiniteSteps);
+                if (consecutive >= options.MaxConsecutiveNonFiniteSteps)
+                    throw new NonFiniteLossException(string.Create(CultureInfo.InvariantCulture,
+                        $"training stopped at epoch {epoch}, update {state.Step}: {consecutive} updates in a row had a NaN or infinite loss or gradient (limit {options.MaxConsecutiveNonFiniteSteps}); lower the learning rate or check the data{(CheckpointPath is { } p && File.Exists(p) ? $"; the last good checkpoint is {p}" : "")}"));
+            }
+            Report(new TrainingProgress(TrainingPhase.Training, epoch, options.Epochs, batch, batches.Count, state.Step, run.TotalSteps,
+                accumulator.FinitePasses > 0 ? accumulator.LossSum / accumulator.FinitePasses : null, lr, run.Clock.Elapsed));
+            if (options.CheckpointEverySteps > 0 && state.Step % options.CheckpointEverySteps == 0 && batch < batches.Count && CheckpointPath is not null)
+            {
+                var current = Elapsed(accumulator, epochClock, training: true);
+                SaveCheckpoint(state with { Current = current }, run.Optimizer, CheckpointReason.StepInterval);
+                // The clock restarts so time is not counted twice once the saved sums include it.
+                accumulator = current;
                 epochClock.Restart();
-
-                EvaluationResult? validationResult = null;
-                if (validationSet is not null)
-                {
-                    try
-                    {
-                        validationResult = SerEvaluator.EvaluateSet(Model, validationSet, _store, options.BatchSize, maxBatchSamples, cancellationToken,
-                            new ValidationProgress(this, epoch, state.Step, totalSteps, accumulator.LearningRate, clock));
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        // Training of the epoch is done: the resumed run starts with its validation.
-                        state = state with { Batch = batches.Count, Current = Elapsed(accumulator, epochClock, training: false) };
-                        SaveOnCancel(state, optimizer, epoch, "before validation");
-                        throw;
-                    }
-                    _callbacks.OnEvaluation(epoch, validationResult);
-                }
-                accumulator = Elapsed(accumulator, epochClock, training: false);
-
-                var score = validationResult is null ? (double?)null : Score(validationResult);
-                var isBest = score is { } s && (state.BestScore is not { } b || Better(s, b));
-                var summary = Summarize(epoch, state, accumulator, validationResult, isBest);
-                if (isBest)
-                {
-                    if (BestModelDirectory is { } bestDirectory) Model.Save(bestDirectory);
-                    else
-                    {
-                        DisposeAll(bestInMemory);
-                        bestInMemory = Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone(), StringComparer.Ordinal);
-                    }
-                }
-                state = state with
-                {
-                    Epoch = epoch,
-                    Batch = 0,
-                    Current = new EpochAccumulator(),
-                    History = [.. state.History, summary],
-                    BestEpoch = isBest ? epoch : state.BestEpoch,
-                    BestScore = isBest ? score : state.BestScore,
-                };
-                if (CheckpointPath is not null) SaveCheckpoint(state, optimizer, CheckpointReason.EpochEnd);
-                LogEpoch(summary);
-                _callbacks.OnEpochEnd(summary);
             }
-            return Finish(state, resumedFrom, bestInMemory);
         }
-        finally
+        accumulator = Elapsed(accumulator, epochClock, training: true);
+        epochClock.Restart();
+        return (state, accumulator);
+    }
+
+    /// <summary>
+    /// Validates after <paramref name="epoch"/>, keeps the model when it is the best so far (in <c>best/</c>, or in
+    /// <paramref name="bestInMemory"/> without a checkpoint directory), writes the epoch-end checkpoint, logs and calls
+    /// back; returns the state with the epoch done.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled during validation; a checkpoint that starts with the validation was written first.</exception>
+    private TrainerState EndEpoch(TrainingRun run, TrainerState state, int epoch, EpochAccumulator accumulator, Stopwatch epochClock,
+        ref Dictionary<string, Tensor>? bestInMemory, CancellationToken cancellationToken)
+    {
+        EvaluationResult? validationResult = null;
+        if (run.ValidationSet is not null)
         {
-            DisposeAll(bestInMemory);
-            Model.Backbone.GradientCheckpointing = checkpointing;
+            try
+            {
+                validationResult = SerEvaluator.EvaluateSet(Model, run.ValidationSet, _store, Options.BatchSize, run.MaxBatchSamples, cancellationToken,
+                    new ValidationProgress(this, epoch, state.Step, run.TotalSteps, accumulator.LearningRate, run.Clock));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Training of the epoch is done: the resumed run starts with its validation.
+                state = state with { Batch = run.Plans[epoch - 1].Count, Current = Elapsed(accumulator, epochClock, training: false) };
+                SaveOnCancel(state, run.Optimizer, epoch, "before validation");
+                throw;
+            }
+            _callbacks.OnEvaluation(epoch, validationResult);
         }
+        accumulator = Elapsed(accumulator, epochClock, training: false);
+
+        var score = validationResult is null ? (double?)null : Score(validationResult);
+        var isBest = score is { } s && (state.BestScore is not { } b || Better(s, b));
+        var summary = Summarize(epoch, state, accumulator, validationResult, isBest);
+        if (isBest)
+        {
+            if (BestModelDirectory is { } bestDirectory) Model.Save(bestDirectory);
+            else
+            {
+                DisposeAll(bestInMemory);
+                bestInMemory = Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu().clone(), StringComparer.Ordinal);
+            }
+        }
+        state = state with
+        {
+            Epoch = epoch,
+            Batch = 0,
+            Current = new EpochAccumulator(),
+            History = [.. state.History, summary],
+            BestEpoch = isBest ? epoch : state.BestEpoch,
+            BestScore = isBest ? score : state.BestScore,
+        };
+        if (CheckpointPath is not null) SaveCheckpoint(state, run.Optimizer, CheckpointReason.EpochEnd);
+        LogEpoch(summary);
+        _callbacks.OnEpochEnd(summary);
+        return state;
     }
 
     /// <summary>Evaluates the model on <paramref name="samples"/> with this trainer's device, batch settings and audio cache.</summary>
