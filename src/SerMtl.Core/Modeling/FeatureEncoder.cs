@@ -1,3 +1,5 @@
+using SerMtl.Kernels;
+using Convolution = SerMtl.Kernels.Convolution;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -123,9 +125,6 @@ internal sealed class FeatureEncoder : nn.Module<Tensor, long[]?, Tensor>
     [ComponentName(Name = "conv_layers")]
     private readonly ModuleList<ConvLayerBlock> _convLayers;
 
-    /// <summary>First-layer output size (elements, whole batch) above which a CPU batch runs one utterance at a time.</summary>
-    internal const long PerUtteranceThreshold = 4L << 20;
-
     public FeatureEncoder(Wav2Vec2Config config) : base(nameof(FeatureEncoder))
     {
         var layers = new List<ConvLayerBlock>();
@@ -148,14 +147,8 @@ internal sealed class FeatureEncoder : nn.Module<Tensor, long[]?, Tensor>
     /// padded samples (the length formula guarantees it, layer after layer).
     /// </summary>
     /// <remarks>
-    /// On the CPU a batch runs one utterance at a time, each over its valid samples only, and the results are
-    /// zero-padded to T frames. The feature encoder's activations are the largest tensors of the model (512 channels at
-    /// a fifth of the sample rate), and running the whole batch at once multiplies them by B: on the 2-core VM this
-    /// project is measured on, a batch of eight 5 s clips then took 5.6 s in the feature encoder, nearly all of it
-    /// page faults on ~1.5 GB of fresh memory per call, against 8 x 0.15 s one at a time. Skipping the padding also
-    /// saves its convolutions. Small batches (first layer output up to <see cref="PerUtteranceThreshold"/> elements,
-    /// e.g. the demo's model) and other devices (CUDA) run at once; padded frames then hold whatever the
-    /// convolutions make of the padding.
+    /// Where <see cref="BatchStrategy.FeatureEncoderPerUtterance"/> says so (large CPU batches), the utterances run one at a
+    /// time over their valid samples and the results are zero-padded to T frames.
     /// </remarks>
     public override Tensor forward(Tensor waveforms, long[]? sampleLengths)
     {
@@ -163,7 +156,7 @@ internal sealed class FeatureEncoder : nn.Module<Tensor, long[]?, Tensor>
         var batch = waveforms.shape[0];
         var first = _convLayers[0];
         var firstLayerElements = batch * first.OutChannels * first.OutputLength(waveforms.shape[1]);
-        if (batch == 1 || waveforms.device_type != DeviceType.CPU || firstLayerElements <= PerUtteranceThreshold)
+        if (!BatchStrategy.FeatureEncoderPerUtterance(waveforms, firstLayerElements))
             return Run(waveforms, sampleLengths).MoveToOuterDisposeScope();
 
         var frames = _convLayers.Aggregate(waveforms.shape[1], (length, layer) => layer.OutputLength(length));

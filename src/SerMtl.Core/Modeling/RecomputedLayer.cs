@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using SerMtl.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
 

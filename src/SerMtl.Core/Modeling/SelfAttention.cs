@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -46,28 +47,9 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor>
         var headDim = h / _heads;
         Tensor Heads(Linear proj) => FastLinear.Apply(x, proj.weight!, proj.bias).view(b, t, _heads, headDim).transpose(1, 2); // [B, nH, T, d]
         var (q, k, v) = (Heads(_qProj), Heads(_kProj), Heads(_vProj));
-        var dropout = training ? _dropout : 0.0;
         // SDPA scales by 1/sqrt(d), as HF scales the queries.
-        // Training takes SDPA even without autograd, so that a layer recomputed for its gradient (RecomputedLayer) draws
-        // the same dropout masks as its first run.
-        var context = is_grad_enabled() || training || x.device_type != DeviceType.CPU
-            ? nn.functional.scaled_dot_product_attention(q, k, v, attendable, dropout) // [B, nH, T, d]
-            : Attend(q, k, v, attendable, dropout);
+        var context = Attention.ScaledDotProduct(q, k, v, attendable, training ? _dropout : 0.0, training); // [B, nH, T, d]
         return FastLinear.Apply(context.transpose(1, 2).reshape(b, t, h), _outProj.weight!, _outProj.bias).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// softmax(q kᵀ / √d + mask) v written out, for the CPU without autograd: libtorch's CPU SDPA kernel took ~2.2 ms
-    /// per base layer on a 5 s clip (float32 and bfloat16 alike) on the 2-core test machine, the three operations ~1.6
-    /// ms in float32 and ~1.1 ms in bfloat16 (12 layers: 7 to 13 ms per clip). Same inputs and result as SDPA.
-    /// </summary>
-    private static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? attendable, double dropout)
-    {
-        using var scope = NewDisposeScope();
-        var scores = (q * (1.0 / Math.Sqrt(q.shape[^1]))).matmul(k.transpose(-2, -1)); // [B, nH, T, T]
-        if (attendable is not null) scores.masked_fill_(attendable.logical_not(), double.NegativeInfinity);
-        var weights = nn.functional.dropout(scores.softmax(-1), dropout, dropout > 0);
-        return weights.matmul(v).MoveToOuterDisposeScope();
     }
 
     public IEnumerable<Linear> Projections => [_qProj, _kProj, _vProj, _outProj];

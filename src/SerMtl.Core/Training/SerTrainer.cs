@@ -10,6 +10,7 @@ using SerMtl.Checkpoints;
 using SerMtl.Data.Corpora;
 using SerMtl.Data.Protocols;
 using SerMtl.Evaluation;
+using SerMtl.Kernels;
 using SerMtl.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using SerMtl.Modeling;
 using static TorchSharp.torch;
 

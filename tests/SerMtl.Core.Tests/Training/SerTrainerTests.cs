@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using SerMtl.Modeling;
 using SerMtl.Training;
 using Xunit.Abstractions;

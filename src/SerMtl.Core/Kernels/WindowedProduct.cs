@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SerMtl.Modeling;
+namespace SerMtl.Kernels;
 
 /// <summary>
 /// A 1-D convolution (no padding, no bias) written as a product of the weight with the input's strided windows, one of

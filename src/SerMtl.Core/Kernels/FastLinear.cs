@@ -1,21 +1,21 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SerMtl.Modeling;
+namespace SerMtl.Kernels;
 
 /// <summary>
 /// <c>y = x Wᵀ + b</c> through the fastest CPU kernel libtorch has for it, with the weight the caller's
 /// <c>nn.Linear</c> owns (same parameter, so gradients and optimizer updates reach it and nothing can go stale).
 /// </summary>
 /// <remarks>
-/// libtorch's float32 <c>linear</c>/<c>matmul</c> go to MKL's SGEMM, which on AMD CPUs takes a generic code path: on
-/// the 2-core Zen 5 the project is measured on, [249, 768] x [768, 3072] ran at ~90 GFLOP/s, while the same
-/// product as a 1x1 convolution (oneDNN's JIT kernels) ran at ~290 GFLOP/s. So float32 products on the CPU are
+/// libtorch's float32 <c>linear</c>/<c>matmul</c> go to MKL's SGEMM, which on AMD CPUs takes a generic code path,
+/// while the same product as a 1x1 convolution runs on oneDNN's JIT kernels, about three times as fast where this
+/// was measured (README, Performance; <c>sermtl bench</c> prints torch's GEMM rate). So float32 products on the CPU are
 /// written as a 1x1 <c>conv1d</c> over a view of the rows (no copy: x [N, in] viewed as [1, in, N] is the
 /// convolution's channels-last input) with the weight viewed as [out, in, 1]. libtorch only sends a 1x1 convolution
 /// to oneDNN with more than one thread unless it is dilated or strided, so on one thread the kernel is given
 /// dilation 2, which changes nothing for a 1x1 kernel. bfloat16 <c>linear</c> already runs on oneDNN/AMX-class
-/// kernels (~650 GFLOP/s here) and stays as it is, as does every other dtype and device.
+/// kernels and stays as it is, as does every other dtype and device.
 /// </remarks>
 internal static class FastLinear
 {

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SerMtl.Modeling;
+namespace SerMtl.Kernels;
 
 /// <summary>
 /// Mixed-precision compute for float32 models, the part of PyTorch's autocast that TorchSharp lacks: inside

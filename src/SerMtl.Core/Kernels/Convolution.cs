@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SerMtl.Modeling;
+namespace SerMtl.Kernels;
 
 /// <summary>How <see cref="Convolution.Conv1d"/> computes one convolution.</summary>
 internal enum ConvolutionPath
@@ -90,8 +90,8 @@ internal static class Convolution
         var kernel = weight.shape[2];
         // A small float32 single utterance: libtorch would probe NNPACK (a warning per call on this CPU), and the
         // product of such small operands costs nothing. bfloat16 grouped convolutions (the positional convolution)
-        // without autograd: libtorch's kernel ran at ~190 GFLOP/s on the 2-core test machine, the product at ~450
-        // (base, 5 s clip: 12.5 -> 6.5 ms); with autograd the windows would be kept for the backward pass.
+        // without autograd: the product was about twice as fast as libtorch's kernel where measured; with autograd the
+        // windows would be kept for the backward pass.
         if (dilation == 1 && groups == 1 && kernel > 1 && x.dtype == ScalarType.Float32 && x.shape[0] == 1 && x.numel() <= NativeConvolutionLimit)
             return ConvolutionPath.WindowedProduct;
         if (dilation == 1 && groups > 1 && x.dtype == ScalarType.BFloat16 && !is_grad_enabled())
