@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace SerMtl.Integration.Tests;
 
 /// <summary>
-/// Packs SerMtl.Data and SerMtl.Core into a temporary folder feed and uses them as a NuGet consumer would: a fresh
+/// Packs SerMtl.Data, SerMtl.Hub and SerMtl.Core into a temporary folder feed and uses them as a NuGet consumer would: a fresh
 /// <c>dotnet new console</c> app that adds SerMtl.Core from that feed and the <c>libtorch-cpu-linux-x64</c>
 /// backend, then loads a saved model and predicts a WAV with <see cref="EmotionRecognizer"/>. Slow (a minute or
 /// two: two Release builds, a restore and a consumer build); filter it out while iterating with
@@ -45,7 +45,7 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
         var feed = Directory.CreateDirectory(Path.Combine(_root, "feed")).FullName;
 
         // 1. Pack, as 'dotnet pack' does for a release (package validation runs as part of it).
-        foreach (var project in new[] { "src/SerMtl.Data/SerMtl.Data.csproj", "src/SerMtl.Core/SerMtl.Core.csproj" })
+        foreach (var project in new[] { "src/SerMtl.Data/SerMtl.Data.csproj", "src/SerMtl.Hub/SerMtl.Hub.csproj", "src/SerMtl.Core/SerMtl.Core.csproj" })
             DotnetProcess.RunChecked(TestPaths.RepoRoot, StepTimeout, "pack", project, "-c", "Release", "-o", feed, $"-p:Version={version}", "-nodeReuse:false");
         CheckPackage(Path.Combine(feed, $"SerMtl.Data.{version}.nupkg"), "SerMtl.Data", expectTargets: false);
         CheckPackage(Path.Combine(feed, $"SerMtl.Core.{version}.nupkg"), "SerMtl.Core", expectTargets: true);

@@ -143,13 +143,14 @@ public sealed class SerMtlModel : nn.Module<Tensor, Tensor?, SerMtlOutput>
     }
 
     /// <summary>
-    /// Builds the model on a pretrained HF-layout backbone directory (e.g. <c>facebook/wav2vec2-base</c>). The CTC head
+    /// Builds the model on a pretrained HF-layout backbone directory or Hub id (e.g. <c>facebook/wav2vec2-base</c>). The CTC head
     /// starts from the checkpoint's <c>lm_head</c> when it has one of the vocabulary's size (e.g.
     /// <c>wav2vec2-base-960h</c>); otherwise it and the emotion head are freshly initialised.
     /// </summary>
     public static SerMtlModel FromPretrained(string backboneDirectory, SerMtlModelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        backboneDirectory = ModelLocator.Resolve(backboneDirectory);
         var backbone = Wav2Vec2Model.FromPretrained(backboneDirectory, out var lmHead,
             new Wav2Vec2LoadOptions { Configure = options.Configure });
         try
@@ -223,13 +224,16 @@ public sealed class SerMtlModel : nn.Module<Tensor, Tensor?, SerMtlOutput>
             new Dictionary<string, string> { ["format"] = "pt", ["sermtl_format_version"] = FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
-    /// <summary>Loads a directory written by <see cref="Save"/>; the model comes back in evaluation mode.</summary>
-    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    /// <summary>
+    /// Loads a directory written by <see cref="Save"/>, or a Hub id of one (<see cref="ModelLocator"/>); the model comes
+    /// back in evaluation mode.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist (and it is not a Hub id).</exception>
     /// <exception cref="InvalidDataException">The directory is not a SerMtl model, or a file in it is malformed; the message says which.</exception>
     public static SerMtlModel Load(string directory, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: model directory not found");
+        directory = ModelLocator.Resolve(directory);
         var configPath = Path.Combine(directory, "config.json");
         if (!File.Exists(configPath))
             throw new InvalidDataException($"{directory}: not a SerMtl model directory (no config.json)");

@@ -216,11 +216,13 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     }
 
     /// <summary>
-    /// Loads a HuggingFace-layout directory: <c>config.json</c>, optional <c>preprocessor_config.json</c> and the
+    /// Loads a HuggingFace-layout directory, or a Hub id (<c>org/name[@revision]</c>, fetched through
+    /// <see cref="ModelLocator"/>): <c>config.json</c>, optional <c>preprocessor_config.json</c> and the
     /// weights (see <see cref="CheckpointFiles"/>), with or without the <c>wav2vec2.</c> prefix. Returns the model
     /// in evaluation mode. A CTC <c>lm_head</c> in the checkpoint is ignored; use the overload with <c>lmHead</c>.
     /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist (and it is not a Hub id).</exception>
+    /// <exception cref="SerMtl.Hub.HubException">A Hub id whose files cannot be had.</exception>
     /// <exception cref="FileNotFoundException">No config or weights file.</exception>
     /// <exception cref="InvalidDataException">A malformed file, or a tensor missing, unexpected or of the wrong shape (named with the file and key).</exception>
     public static Wav2Vec2Model FromPretrained(string directory, Wav2Vec2LoadOptions? options = null)
@@ -240,7 +242,7 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     {
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new Wav2Vec2LoadOptions();
-        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: model directory not found");
+        directory = ModelLocator.Resolve(directory);
         var config = Wav2Vec2Config.FromJsonFile(Path.Combine(directory, "config.json"));
         if (options.Configure is not null) config = options.Configure(config);
         var preprocessorPath = Path.Combine(directory, "preprocessor_config.json");

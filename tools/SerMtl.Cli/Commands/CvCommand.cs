@@ -58,6 +58,7 @@ internal sealed class CvCommand : SermtlCommand
         var keepCheckpoints = parse.GetValue(_keepCheckpoints);
         var setup = _training.Parse(parse);
         var data = _corpus.Load(parse, setup.Options.Seed);
+        setup = setup with { Backbone = ModelArgs.Resolve(setup.Backbone, null, cancellationToken) }; // a Hub id is fetched once, here
         var folds = CorpusArgs.SelectFolds(data.Folds, foldSpec).Select(f => CorpusArgs.Limit(f, setup.MaxUtterances, setup.Options.Seed)).ToList();
 
         var recipe = new Dictionary<string, string>(setup.Recipe)

@@ -8,7 +8,7 @@ namespace SerMtl.Cli.Commands;
 internal sealed class EmbedCommand : SermtlCommand
 {
     private readonly TextWriter _out;
-    private readonly Option<string> _model = CliOption.Required("--model", "DIR", "model directory");
+    private readonly Option<string> _model = CliOption.Required("--model", "DIR|ID", "the wav2vec 2.0 model: " + ModelArgs.DirOrHubId);
     private readonly Option<string> _outDir = CliOption.Required("--out", "DIR", "output directory (created if missing)");
     private readonly Option<int> _batchSize = CliOption.Int("--batch-size", "utterances per padded batch; the outputs do not depend on it", 8, 1, 4096);
     private readonly Argument<string[]> _wavs = CliOption.Operands("WAV", "16 kHz PCM WAV files");
@@ -51,7 +51,7 @@ internal sealed class EmbedCommand : SermtlCommand
         foreach (var wav in wavs)
             if (!File.Exists(wav)) throw new FileNotFoundException($"{wav}: file not found", wav);
 
-        using var model = Wav2Vec2Model.FromPretrained(modelDir);
+        using var model = Wav2Vec2Model.FromPretrained(ModelArgs.Resolve(modelDir, null, cancellationToken));
         model.eval();
         Directory.CreateDirectory(outDir);
 

@@ -11,7 +11,7 @@ namespace SerMtl.Cli.Commands;
 internal sealed class EvaluateCommand : SermtlCommand
 {
     private readonly TextWriter? _output;
-    private readonly Option<string> _model = CliOption.Required("--model", "DIR", "a model saved by train/cv (its best/ folder) or SerMtlModel.Save");
+    private readonly Option<string> _model = CliOption.Required("--model", "DIR|ID", "a model saved by train/cv (its best/ folder) or SerMtlModel.Save: " + ModelArgs.DirOrHubId);
     private readonly CorpusArgs _corpus = new(protocolRequired: false);
     private readonly Option<string?> _fold = CliOption.Text("--fold", "NAME", "with --protocol: evaluate this fold's split (default: the first fold)");
     private readonly Option<string> _split = CliOption.Choice("--split", "the split of the fold", "test", "test", "validation", "train");
@@ -68,7 +68,7 @@ internal sealed class EvaluateCommand : SermtlCommand
         }
         if (samples.Count == 0) throw new InvalidOperationException($"{name}: no utterances to evaluate");
 
-        using var model = SerMtlModel.Load(modelDir, device);
+        using var model = SerMtlModel.Load(ModelArgs.Resolve(modelDir, null, cancellationToken), device);
         reporter.WriteLine($"{modelDir}: labels [{string.Join(", ", model.Labels)}]; evaluating {samples.Count} utterances ({name}) on {device}");
         var result = SerEvaluator.Evaluate(model, samples, new EvaluationOptions { BatchSize = batchSize, MaxBatchSeconds = maxBatchSeconds }, cancellationToken);
         Print(reporter, result);

@@ -12,7 +12,7 @@ internal sealed class PredictCommand : SermtlCommand
 {
     private readonly TextWriter _out;
     private readonly TextWriter _err;
-    private readonly Option<string> _model = CliOption.Required("--model", "DIR", "the saved model");
+    private readonly Option<string> _model = CliOption.Required("--model", "DIR|ID", "the saved model: " + ModelArgs.DirOrHubId);
     private readonly Option<bool> _json = CliOption.Flag("--json", """
         print a JSON array: [{"file", "label", "probabilities": {label: p, ...}, "transcript", "duration_seconds",
         "windows": [{"start_seconds", "duration_seconds", "label", "probabilities", "transcript"}] (long files only)}]
@@ -73,7 +73,7 @@ internal sealed class PredictCommand : SermtlCommand
         if (inputs.Length == 0) throw new UsageException("no WAV files or directories given");
 
         // A bad model or device fails the whole command before any file is looked at.
-        using var recognizer = EmotionRecognizer.Load(modelDir, new EmotionRecognizerOptions
+        using var recognizer = EmotionRecognizer.Load(ModelArgs.Resolve(modelDir, _err, cancellationToken), new EmotionRecognizerOptions
         {
             Device = device,
             MaxWindowSeconds = windowSeconds == 0 ? null : windowSeconds,

@@ -48,6 +48,7 @@ internal sealed class TrainCommand : SermtlCommand
         var foldName = parse.GetValue(_fold);
         var setup = _training.Parse(parse);
         var data = _corpus.Load(parse, setup.Options.Seed);
+        setup = setup with { Backbone = ModelArgs.Resolve(setup.Backbone, null, cancellationToken) }; // a Hub id is fetched once, here
         var fold = CorpusArgs.Limit(CorpusArgs.SelectFolds(data.Folds, foldName ?? data.Folds[0].Name)[0], setup.MaxUtterances, setup.Options.Seed);
 
         var recipe = new Dictionary<string, string>(setup.Recipe)

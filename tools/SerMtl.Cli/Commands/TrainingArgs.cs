@@ -19,8 +19,8 @@ internal sealed record TrainingSetup(string Backbone, TrainingOptions Options, P
 /// <summary>The model and training options shared by <c>train</c> and <c>cv</c>.</summary>
 internal sealed class TrainingArgs
 {
-    private readonly Option<string> _backbone = CliOption.Required("--backbone", "DIR",
-        "pretrained wav2vec 2.0 in HF layout (config.json + model.safetensors or pytorch_model.bin), e.g. a download of facebook/wav2vec2-base");
+    private readonly Option<string> _backbone = CliOption.Required("--backbone", "DIR|ID",
+        "pretrained wav2vec 2.0 in HF layout (config.json + model.safetensors or pytorch_model.bin), e.g. facebook/wav2vec2-base: " + ModelArgs.DirOrHubId);
     private readonly Option<double> _alpha = CliOption.Number("--alpha", "A", "weight of the CTC loss in L = CE + A*CTC (0 = emotion only)", 0.1, 0, 1e6);
     private readonly Option<string?> _lr = CliOption.Text("--lr", "X", "peak learning rate (default 5e-5, or 1e-5 when --alpha 0)");
     private readonly Option<int> _epochs = CliOption.Int("--epochs", "epochs per fold; the best on validation (UA) is kept", 30, 1, 100_000);
@@ -108,7 +108,7 @@ internal sealed class TrainingArgs
         static string N(double v) => v.ToString("R", CultureInfo.InvariantCulture);
         var recipe = new Dictionary<string, string>
         {
-            ["backbone"] = Path.GetFullPath(backbone),
+            ["backbone"] = Directory.Exists(backbone) || !SerMtl.Hub.HubModelId.TryParse(backbone, out _) ? Path.GetFullPath(backbone) : backbone,
             ["alpha"] = N(alpha),
             ["lr"] = N(options.EffectiveLearningRate),
             ["epochs"] = epochs.ToString(CultureInfo.InvariantCulture),

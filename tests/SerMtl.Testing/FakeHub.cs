@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace SerMtl.Hub.Tests;
+namespace SerMtl.Testing;
 
 /// <summary>
 /// A HuggingFace Hub on 127.0.0.1 that answers as the real one does for what a download needs:
@@ -68,6 +68,11 @@ public sealed class FakeHub : IDisposable
     }
 
     public void Rename(string from, string to) => _repos[from] = new Repo { RenamedTo = to };
+
+    /// <summary>Adds every file of <paramref name="directory"/> (recursively) as one commit of <paramref name="repository"/>.</summary>
+    public string AddDirectory(string repository, string directory, string revision = "main") =>
+        Add(repository, Directory.GetFiles(directory, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(directory, f).Replace('\\', '/'), File.ReadAllBytes, StringComparer.Ordinal), revision);
 
     public static string Sha256(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
 
