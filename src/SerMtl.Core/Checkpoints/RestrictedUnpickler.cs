@@ -70,6 +70,9 @@ internal sealed class RestrictedUnpickler
         _resolver = resolver;
     }
 
+    /// <summary>Bytes consumed so far: after <see cref="Load"/>, where the next pickle of a stream starts.</summary>
+    public int Position => _pos;
+
     /// <summary>Runs the pickle to its STOP and returns the object it built.</summary>
     public object? Load()
     {
@@ -221,16 +224,29 @@ internal sealed class RestrictedUnpickler
     private InvalidDataException Malformed(string message) =>
         new($"{_source}: malformed pickle at byte {_opStart}: {message}");
 
+    /// <summary>Marks an error as "the pickle ended before its STOP" (see <see cref="IsTruncation"/>).</summary>
+    private InvalidDataException Truncated(string message)
+    {
+        var e = Malformed(message);
+        e.Data[TruncatedKey] = true;
+        return e;
+    }
+
+    private const string TruncatedKey = "SerMtl.PickleTruncated";
+
+    /// <summary>True when <paramref name="e"/> says the data ended inside the pickle (truncated, or a prefix cut too short).</summary>
+    public static bool IsTruncation(InvalidDataException e) => e.Data.Contains(TruncatedKey);
+
     private byte ReadByte()
     {
-        if (_pos >= _data.Length) throw Malformed("unexpected end of data (no STOP)");
+        if (_pos >= _data.Length) throw Truncated("unexpected end of data (no STOP)");
         return _data.Span[_pos++];
     }
 
     private ReadOnlySpan<byte> ReadBytes(long count)
     {
         if (count < 0 || count > _data.Length - _pos)
-            throw Malformed($"needs {count} bytes but only {_data.Length - _pos} remain");
+            throw Truncated($"needs {count} bytes but only {_data.Length - _pos} remain");
         var span = _data.Span.Slice(_pos, (int)count);
         _pos += (int)count;
         return span;

@@ -190,14 +190,57 @@ public class PyTorchCheckpointTests
 
     // ---- wrong file kinds ----
 
+    // ---- the legacy (pre-1.6) format ----
+
     [Fact]
-    public void Read_LegacyFormat_ThrowsSayingHowToConvert()
+    public void Read_LegacyFormat_OneTensor()
     {
-        var path = Fixture("checkpoints", "legacy.bin");
-        var e = Assert.Throws<InvalidDataException>(() => PyTorchCheckpoint.Read(path));
-        Assert.StartsWith($"{path}: unsupported legacy format", e.Message);
-        Assert.Contains("_use_new_zipfile_serialization=True", e.Message);
-        Assert.Contains("safetensors", e.Message);
+        var t = PyTorchCheckpoint.Read(Fixture("checkpoints", "legacy.bin"));
+        try
+        {
+            Assert.Equal(["w"], t.Keys);
+            Assert.Equal(new[] { 1f, 1f }, Floats(t["w"]));
+        }
+        finally
+        {
+            DisposeAll(t);
+        }
+    }
+
+    [Fact]
+    public void Read_LegacyFormat_EveryDtype_EqualsThePythonWrittenSafeTensors() =>
+        AssertBinEqualsSafeTensors(Fixture("checkpoints", "legacy_dtypes.bin"), Fixture("checkpoints", "dtypes.safetensors"));
+
+    [Fact]
+    public void Read_LegacyFormat_ViewsAndSharedStorages_EqualTheZipFormat()
+    {
+        var legacy = PyTorchCheckpoint.Read(Fixture("checkpoints", "legacy_views.bin"));
+        var zip = PyTorchCheckpoint.Read(Fixture("checkpoints", "views.bin"));
+        try
+        {
+            AssertBitwiseEqual(zip, legacy);
+        }
+        finally
+        {
+            DisposeAll(legacy);
+            DisposeAll(zip);
+        }
+    }
+
+    [Fact]
+    public void Read_LegacyFormat_TruncatedOrNotTorch_SaysSo()
+    {
+        using var dir = new TempDir();
+        var bytes = File.ReadAllBytes(Fixture("checkpoints", "legacy_dtypes.bin"));
+        var truncated = dir.File("truncated.bin");
+        File.WriteAllBytes(truncated, bytes[..^10]);
+        Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => PyTorchCheckpoint.Read(truncated)).Message);
+        var cut = dir.File("cut.bin");
+        File.WriteAllBytes(cut, bytes[..200]);
+        Assert.Contains("malformed pickle", Assert.Throws<InvalidDataException>(() => PyTorchCheckpoint.Read(cut)).Message);
+        var plainPickle = dir.File("plain.bin");
+        File.WriteAllBytes(plainPickle, [0x80, 0x02, 0x4b, 0x01, 0x2e]); // pickle.dumps(1, protocol=2)
+        Assert.Contains("not one written by torch.save", Assert.Throws<InvalidDataException>(() => PyTorchCheckpoint.Read(plainPickle)).Message);
     }
 
     [Fact]
