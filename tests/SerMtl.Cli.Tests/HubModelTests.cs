@@ -62,3 +62,21 @@ public sealed class HubModelTests(SavedModelFixture model) : IClassFixture<Saved
         }
     }
 }
+
+/// <summary><c>sermtl predict</c> with a HuggingFace sequence classifier: labels from its id2label, no transcript.</summary>
+public sealed class SequenceClassifierPredictTests
+{
+    [Fact]
+    public void Predict_SequenceClassificationCheckpoint_PrintsItsLabels()
+    {
+        var folder = Path.Combine(TestPaths.Fixtures, "wav2vec2", "tiny-seqcls-layer");
+        var run = CliTool.Run("predict", "--model", folder, "--json", Path.Combine(folder, "a.wav"));
+
+        Assert.True(run.Exit == 0, run.Error);
+        using var json = JsonDocument.Parse(run.Output);
+        var first = json.RootElement[0];
+        Assert.Contains(first.GetProperty("label").GetString(), new[] { "neu", "hap", "ang", "sad" });
+        Assert.Equal(["neu", "hap", "ang", "sad"], first.GetProperty("probabilities").EnumerateObject().Select(p => p.Name));
+        Assert.Equal("", first.GetProperty("transcript").GetString());
+    }
+}

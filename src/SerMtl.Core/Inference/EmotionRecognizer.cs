@@ -30,7 +30,7 @@ public sealed class EmotionRecognizer : IDisposable
 {
     private const double MaxOverlapSeconds = 1.0;
 
-    private readonly SerMtlModel _model;
+    private readonly RecognizerModel _model;
     private readonly object _forwardLock = new();
     private readonly ScalarType _dtype;
     private readonly Device _device;
@@ -42,7 +42,7 @@ public sealed class EmotionRecognizer : IDisposable
     private readonly int _overlapSamples;
     private bool _disposed;
 
-    private EmotionRecognizer(SerMtlModel model, EmotionRecognizerOptions options)
+    private EmotionRecognizer(RecognizerModel model, EmotionRecognizerOptions options)
     {
         _model = model;
         Options = options;
@@ -75,9 +75,12 @@ public sealed class EmotionRecognizer : IDisposable
     public Device Device => _device;
 
     /// <summary>
-    /// Loads a model directory written by <see cref="SerMtlModel.Save"/> (the trainer's output) for inference.
+    /// Loads a model for inference: a directory (or Hub id) written by <see cref="SerMtlModel.Save"/> (the trainer's
+    /// output: label, probabilities and transcript), or a HuggingFace <c>Wav2Vec2ForSequenceClassification</c>
+    /// checkpoint such as <c>superb/wav2vec2-base-superb-er</c> (label and probabilities over its <c>id2label</c>;
+    /// no transcript).
     /// </summary>
-    /// <param name="modelDirectory">The saved model: <c>config.json</c> with a <c>sermtl</c> section, <c>model.safetensors</c>, <c>vocab.json</c>, <c>preprocessor_config.json</c>.</param>
+    /// <param name="modelDirectory">The model: a directory or a Hub id (<c>org/name[@revision]</c>).</param>
     /// <param name="options">Device, windowing, batch size, number format and threads; the defaults when null.</param>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     /// <exception cref="InvalidDataException">The directory is not a SerMtl model, or a file in it is malformed; the message says which.</exception>
@@ -99,12 +102,12 @@ public sealed class EmotionRecognizer : IDisposable
         CheckDevice(device);
         if (options.Threads is int threads) torch.set_num_threads(threads);
 
-        // SerMtlModel.Load's errors already name the directory and what is wrong with it.
-        var model = SerMtlModel.Load(modelDirectory, device);
+        // The loaders' errors already name the directory and what is wrong with it.
+        var model = RecognizerModel.Load(modelDirectory, device);
         try
         {
-            if (options.DType == InferenceDType.BFloat16) _ = model.to(ScalarType.BFloat16);
-            model.eval();
+            if (options.DType == InferenceDType.BFloat16) _ = model.Module.to(ScalarType.BFloat16);
+            model.Module.eval();
             var recognizer = new EmotionRecognizer(model, options);
             if (options.MaxWindowSeconds is double seconds && recognizer._windowSamples < recognizer._receptiveField)
                 throw new ArgumentException(
@@ -288,15 +291,15 @@ public sealed class EmotionRecognizer : IDisposable
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 using var mode = torch.inference_mode();
-                using var output = _model.call(waveforms, batch.Lengths);
-                var probabilities = output.EmotionLogits.to(ScalarType.Float32).softmax(-1).cpu().data<float>().ToArray(); // [B * C]
-                var best = output.CtcLogits.argmax(-1).cpu().data<long>().ToArray();                                       // [B * T]
-                var frameLengths = output.FrameLengths.cpu().data<long>().ToArray();                                       // [B]
-                var (classes, frames) = ((int)output.EmotionLogits.shape[1], (int)output.CtcLogits.shape[1]);
+                using var output = _model.Forward(waveforms, batch.Lengths);
+                var probabilities = output.Logits.to(ScalarType.Float32).softmax(-1).cpu().data<float>().ToArray(); // [B * C]
+                var best = output.CtcLogits?.argmax(-1).cpu().data<long>().ToArray() ?? [];                         // [B * T]
+                var frameLengths = output.FrameLengths.cpu().data<long>().ToArray();                                // [B]
+                var (classes, frames) = ((int)output.Logits.shape[1], (int)(output.CtcLogits?.shape[1] ?? 0));
                 for (var j = 0; j < chunk.Length; j++)
                     results[chunk[j]] = new SegmentResult(
                         probabilities.AsSpan(j * classes, classes).ToArray(),
-                        best.AsSpan(j * frames, (int)frameLengths[j]).ToArray());
+                        output.CtcLogits is null ? [] : best.AsSpan(j * frames, (int)frameLengths[j]).ToArray());
             }
         }
         return results;
@@ -305,11 +308,12 @@ public sealed class EmotionRecognizer : IDisposable
     private EmotionPrediction Assemble(Input input, List<Segment> segments, ReadOnlySpan<SegmentResult> results)
     {
         var vocabulary = _model.Vocabulary;
+        string Decode(long[] ids) => vocabulary is null ? "" : CtcGreedyDecoder.Decode(ids, vocabulary);
         if (segments.Count == 1)
         {
             var probabilities = new LabelProbabilities(Labels, results[0].Probabilities);
             return new EmotionPrediction(Labels[probabilities.ArgMax], probabilities,
-                CtcGreedyDecoder.Decode(results[0].FrameIds, vocabulary), input.Duration, []);
+                Decode(results[0].FrameIds), input.Duration, []);
         }
 
         var windows = new EmotionWindow[segments.Count];
@@ -320,7 +324,7 @@ public sealed class EmotionRecognizer : IDisposable
             var (segment, result) = (segments[w], results[w]);
             var probabilities = new LabelProbabilities(Labels, result.Probabilities);
             windows[w] = new EmotionWindow(Seconds(segment.Start, _sampleRate), Seconds(segment.Length, _sampleRate),
-                Labels[probabilities.ArgMax], probabilities, CtcGreedyDecoder.Decode(result.FrameIds, vocabulary));
+                Labels[probabilities.ArgMax], probabilities, Decode(result.FrameIds));
             for (var c = 0; c < mean.Length; c++) mean[c] += (double)segment.Length * result.Probabilities[c];
             totalWeight += segment.Length;
         }
@@ -328,9 +332,9 @@ public sealed class EmotionRecognizer : IDisposable
         var aggregate = new LabelProbabilities(Labels, mean.Select(m => (float)(m / totalWeight)).ToArray());
         var frameIds = new long[segments.Count][];
         for (var w = 0; w < segments.Count; w++) frameIds[w] = results[w].FrameIds;
-        var stitched = Windowing.Stitch(segments.Select(s => (s.Start, s.Length)).ToList(), frameIds, _samplesPerFrame, _receptiveField);
+        var stitched = vocabulary is null ? [] : Windowing.Stitch(segments.Select(s => (s.Start, s.Length)).ToList(), frameIds, _samplesPerFrame, _receptiveField);
         return new EmotionPrediction(Labels[aggregate.ArgMax], aggregate,
-            CtcGreedyDecoder.Decode(stitched, vocabulary), input.Duration, windows);
+            Decode(stitched), input.Duration, windows);
     }
 
     /// <summary>cpu (or null), cuda or cuda:N as a torch device.</summary>

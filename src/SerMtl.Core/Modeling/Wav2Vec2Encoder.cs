@@ -43,7 +43,14 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>hidden: [B, T, H]; validFrames: [B, T] bool or null when nothing is padded. Returns [B, T, H].</summary>
-    public override Tensor forward(Tensor hidden, Tensor? validFrames)
+    public override Tensor forward(Tensor hidden, Tensor? validFrames) => Run(hidden, validFrames, null);
+
+    /// <summary>
+    /// As <see cref="forward"/>, also adding HF's <c>hidden_states</c> to <paramref name="states"/> when given: the
+    /// input of each layer, then the last hidden state (after the final layer norm in stable-layer-norm models), so
+    /// num_hidden_layers + 1 tensors [B, T, H] that the caller owns; the last is the returned tensor's equal.
+    /// </summary>
+    internal Tensor Run(Tensor hidden, Tensor? validFrames, List<Tensor>? states)
     {
         using var scope = NewDisposeScope();
         Tensor? attendable = null;
@@ -59,6 +66,7 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
         x = nn.functional.dropout(x, _hiddenDropout, training);
         foreach (var layer in _layers)
         {
+            states?.Add(x.alias().MoveToOuterDisposeScope());
             // LayerDrop: in training, skip the whole layer with probability p (drawn from torch's generator).
             if (training && _layerDrop > 0 && rand(1).item<float>() < _layerDrop) continue;
             x = GradientCheckpointing && x.requires_grad && is_grad_enabled()
@@ -66,6 +74,7 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
                 : layer.call(x, attendable);
         }
         if (_preLayerNorm) x = _layerNorm.call(x);
+        states?.Add(x.alias().MoveToOuterDisposeScope());
         return x.MoveToOuterDisposeScope();
     }
 

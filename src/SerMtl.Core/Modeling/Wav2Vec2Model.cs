@@ -66,6 +66,9 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     /// <summary>The architecture.</summary>
     public Wav2Vec2Config Config { get; }
 
+    /// <summary>Also return every layer's input and the last hidden state (<see cref="Wav2Vec2Output.HiddenStates"/>), as HF's <c>output_hidden_states</c>.</summary>
+    public bool OutputHiddenStates { get; set; }
+
     /// <summary>The waveform preprocessing the model expects (from <c>preprocessor_config.json</c> when loaded).</summary>
     public FeatureExtractorConfig Preprocessing { get; }
 
@@ -157,7 +160,8 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
         if (frameLengths.Any(l => l != frames))
             validFrames = arange(frames, device: waveforms.device).unsqueeze(0) < tensor(frameLengths, device: waveforms.device).unsqueeze(1); // [B, T]
         if (training && Config.ApplySpecAugment) hidden = MaskHiddenStates(hidden, frameLengths);
-        var last = _encoder.call(hidden, validFrames);
+        var states = OutputHiddenStates ? new List<Tensor>() : null;
+        var last = _encoder.Run(hidden, validFrames, states);
         // Under MixedPrecision the layers may end in the compute type; callers get the parameters' dtype.
         if (last.dtype != dtype) last = last.to(dtype);
         if (extractFeatures.dtype != dtype) extractFeatures = extractFeatures.to(dtype);
@@ -165,7 +169,8 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
         return new Wav2Vec2Output(
             last.MoveToOuterDisposeScope(),
             extractFeatures.MoveToOuterDisposeScope(),
-            tensor(frameLengths, device: waveforms.device).MoveToOuterDisposeScope());
+            tensor(frameLengths, device: waveforms.device).MoveToOuterDisposeScope(),
+            states?.Select(state => (state.dtype == dtype ? state : state.to(dtype)).MoveToOuterDisposeScope()).ToList());
     }
 
     /// <summary>
@@ -238,7 +243,16 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     /// (<c>lm_head.weight</c> [V, H] and <c>lm_head.bias</c> [V] as keys <c>weight</c>/<c>bias</c>), or null when it
     /// has none. The caller owns (disposes) those tensors.
     /// </summary>
-    public static Wav2Vec2Model FromPretrained(string directory, out IReadOnlyDictionary<string, Tensor>? lmHead, Wav2Vec2LoadOptions? options = null)
+    public static Wav2Vec2Model FromPretrained(string directory, out IReadOnlyDictionary<string, Tensor>? lmHead, Wav2Vec2LoadOptions? options = null) =>
+        FromPretrained(directory, options, [], out lmHead, out _);
+
+    /// <summary>
+    /// The loader behind the public overloads; also hands back the checkpoint tensors named in <paramref name="keep"/>
+    /// (e.g. a task model's head: <c>projector.weight</c>, <c>layer_weights</c>) under their checkpoint keys, on the
+    /// CPU, owned by the caller.
+    /// </summary>
+    internal static Wav2Vec2Model FromPretrained(string directory, Wav2Vec2LoadOptions? options, IReadOnlyCollection<string> keep,
+        out IReadOnlyDictionary<string, Tensor>? lmHead, out Dictionary<string, Tensor> kept)
     {
         ArgumentNullException.ThrowIfNull(directory);
         options ??= new Wav2Vec2LoadOptions();
@@ -276,9 +290,10 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
             foreach (var t in raw.Values) t.Dispose();
             throw;
         }
-        // The model holds copies; only the head's tensors live on.
+        // The model holds copies; only the head's tensors and the ones asked for live on.
+        kept = raw.Where(kv => keep.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         foreach (var t in raw.Values)
-            if (head is null || !head.Values.Any(h => ReferenceEquals(h, t))) t.Dispose();
+            if ((head is null || !head.Values.Any(h => ReferenceEquals(h, t))) && !kept.Values.Any(k => ReferenceEquals(k, t))) t.Dispose();
 
         if (options.Device is { } device)
         {

@@ -5,12 +5,19 @@ namespace SerMtl.Modeling;
 /// <summary>What <see cref="Wav2Vec2Model"/> computes for a batch. Frames at or past an utterance's <see cref="FrameLengths"/> are padding.</summary>
 public sealed class Wav2Vec2Output : IDisposable
 {
-    internal Wav2Vec2Output(Tensor lastHiddenState, Tensor extractFeatures, Tensor frameLengths)
+    internal Wav2Vec2Output(Tensor lastHiddenState, Tensor extractFeatures, Tensor frameLengths, IReadOnlyList<Tensor>? hiddenStates = null)
     {
         LastHiddenState = lastHiddenState;
         ExtractFeatures = extractFeatures;
         FrameLengths = frameLengths;
+        HiddenStates = hiddenStates;
     }
+
+    /// <summary>
+    /// HF's <c>hidden_states</c> when <see cref="Wav2Vec2Model.OutputHiddenStates"/> is set, else null:
+    /// num_hidden_layers + 1 tensors [B, T, H], the input of each transformer layer and then the last hidden state.
+    /// </summary>
+    public IReadOnlyList<Tensor>? HiddenStates { get; }
 
     /// <summary>The transformer output [B, T, H].</summary>
     public Tensor LastHiddenState { get; }
@@ -30,5 +37,7 @@ public sealed class Wav2Vec2Output : IDisposable
         LastHiddenState.Dispose();
         ExtractFeatures.Dispose();
         FrameLengths.Dispose();
+        if (HiddenStates is not null)
+            foreach (var state in HiddenStates) state.Dispose();
     }
 }

@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using SerMtl.Checkpoints;
+using SerMtl.Data.Text;
+using SerMtl.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SerMtl.Inference;
+
+/// <summary>What <see cref="EmotionRecognizer"/> needs of one forward pass: class logits, CTC logits when the model has a CTC head, valid frames.</summary>
+internal sealed class RecognizerOutput(Tensor logits, Tensor? ctcLogits, Tensor frameLengths) : IDisposable
+{
+    public Tensor Logits { get; } = logits;           // [B, C]
+    public Tensor? CtcLogits { get; } = ctcLogits;    // [B, T, V] or null
+    public Tensor FrameLengths { get; } = frameLengths; // [B]
+
+    public void Dispose()
+    {
+        Logits.Dispose();
+        CtcLogits?.Dispose();
+        FrameLengths.Dispose();
+    }
+}
+
+/// <summary>The models a recognizer runs: SerMtl's own (emotion and CTC heads) and HF's <c>Wav2Vec2ForSequenceClassification</c>.</summary>
+internal abstract class RecognizerModel : IDisposable
+{
+    public abstract nn.Module Module { get; }
+
+    public abstract Wav2Vec2Model Backbone { get; }
+
+    public abstract IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The CTC vocabulary, or null for a model without a CTC head (no transcript).</summary>
+    public abstract CharacterVocabulary? Vocabulary { get; }
+
+    public Device Device => Backbone.parameters().First().device;
+
+    public abstract RecognizerOutput Forward(Tensor waveforms, Tensor? lengths);
+
+    public void Dispose() => Module.Dispose();
+
+    /// <summary>
+    /// Loads what <paramref name="directoryOrHubId"/> holds, decided by its config.json: a SerMtl model (its
+    /// <c>sermtl</c> section) or an HF <c>Wav2Vec2ForSequenceClassification</c> (its <c>architectures</c>).
+    /// </summary>
+    public static RecognizerModel Load(string directoryOrHubId, Device device)
+    {
+        var directory = ModelLocator.Resolve(directoryOrHubId);
+        var configPath = Path.Combine(directory, "config.json");
+        JsonObject? config = null;
+        try
+        {
+            if (File.Exists(configPath)) config = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            config = null; // SerMtlModel.Load names the problem
+        }
+        var architectures = (config?["architectures"] as JsonArray)?.Select(a => a?.ToString()).ToList() ?? [];
+        if (config?[SerMtlModel.ConfigSection] is null && architectures.Contains(Wav2Vec2ForSequenceClassification.Architecture))
+            return new SequenceClassifier(Wav2Vec2ForSequenceClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
+        return new SerMtlHeads(SerMtlModel.Load(directory, device));
+    }
+
+    private sealed class SerMtlHeads(SerMtlModel model) : RecognizerModel
+    {
+        public override nn.Module Module => model;
+        public override Wav2Vec2Model Backbone => model.Backbone;
+        public override IReadOnlyList<string> Labels => model.Labels;
+        public override CharacterVocabulary? Vocabulary => model.Vocabulary;
+
+        public override RecognizerOutput Forward(Tensor waveforms, Tensor? lengths)
+        {
+            var output = model.call(waveforms, lengths);
+            return new RecognizerOutput(output.EmotionLogits, output.CtcLogits, output.FrameLengths);
+        }
+    }
+
+    private sealed class SequenceClassifier(Wav2Vec2ForSequenceClassification model) : RecognizerModel
+    {
+        public override nn.Module Module => model;
+        public override Wav2Vec2Model Backbone => model.Backbone;
+        public override IReadOnlyList<string> Labels => model.Labels;
+        public override CharacterVocabulary? Vocabulary => null;
+
+        public override RecognizerOutput Forward(Tensor waveforms, Tensor? lengths)
+        {
+            var logits = model.call(waveforms, lengths);
+            var samples = lengths?.cpu().data<long>().ToArray() ?? Enumerable.Repeat(waveforms.shape[1], (int)waveforms.shape[0]).ToArray();
+            var frames = tensor(samples.Select(model.Backbone.Config.OutputLength).ToArray(), device: logits.device);
+            return new RecognizerOutput(logits, null, frames);
+        }
+    }
+}

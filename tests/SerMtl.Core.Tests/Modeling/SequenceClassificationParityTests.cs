@@ -1,0 +1,76 @@
+using SerMtl.Checkpoints;
+using SerMtl.Data.Audio;
+using SerMtl.Modeling;
+using static TorchSharp.torch;
+
+namespace SerMtl.Tests.Modeling;
+
+/// <summary>
+/// HF's Wav2Vec2ForSequenceClassification against float64 reference logits computed from torchaudio's components
+/// (tests/fixtures/generate.py): weighted layer sum over a group-norm model, and the last hidden state of a
+/// stable-layer-norm model; each WAV alone and all in one padded batch.
+/// </summary>
+public class SequenceClassificationParityTests
+{
+    private const double Tolerance = 1e-4;
+
+    public static TheoryData<string> Fixtures => new() { "tiny-seqcls-group", "tiny-seqcls-layer" };
+
+    private static string Folder(string fixture) => Path.Combine(TestPaths.Fixtures, "wav2vec2", fixture);
+
+    [Theory]
+    [MemberData(nameof(Fixtures))]
+    public void Logits_AloneAndBatched_MatchTheReference(string fixture)
+    {
+        var folder = Folder(fixture);
+        using var model = Wav2Vec2ForSequenceClassification.FromPretrained(folder);
+        var expected = SafeTensors.Read(Path.Combine(folder, "expected.safetensors"));
+        try
+        {
+            Assert.Equal(["neu", "hap", "ang", "sad"], model.Labels);
+            Assert.Equal(fixture.EndsWith("group", StringComparison.Ordinal), model.UseWeightedLayerSum);
+            string[] stems = ["a", "b", "c"];
+            var waveforms = stems.Select(s => AudioLoader.LoadMono(Path.Combine(folder, s + ".wav"))).ToArray();
+            using var _ = no_grad();
+            for (var i = 0; i < stems.Length; i++)
+            {
+                using var scope = NewDisposeScope();
+                using var alone = WaveformBatch.Create([waveforms[i]], model.Backbone.Preprocessing);
+                TensorAssert.Close(expected[stems[i] + ".logits"], model.Forward(alone)[0], Tolerance, $"{fixture}/{stems[i]} logits");
+            }
+            using (var scope = NewDisposeScope())
+            {
+                using var batch = WaveformBatch.Create(waveforms, model.Backbone.Preprocessing);
+                var logits = model.Forward(batch);
+                for (var i = 0; i < stems.Length; i++)
+                    TensorAssert.Close(expected[stems[i] + ".logits"], logits[i], Tolerance, $"{fixture}/{stems[i]} logits (batched)");
+            }
+        }
+        finally
+        {
+            foreach (var t in expected.Values) t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void HiddenStates_AreEachLayersInputThenTheLastState()
+    {
+        using var backbone = Wav2Vec2Model.FromPretrained(Folder("tiny-seqcls-layer"));
+        backbone.OutputHiddenStates = true;
+        using var _ = no_grad();
+        using var batch = WaveformBatch.Create([AudioLoader.LoadMono(Path.Combine(Folder("tiny-seqcls-layer"), "a.wav"))], backbone.Preprocessing);
+        using var output = backbone.Forward(batch);
+        Assert.Equal(backbone.Config.NumHiddenLayers + 1, output.HiddenStates!.Count);
+        Assert.True(output.HiddenStates[^1].equal(output.LastHiddenState).all().item<bool>());
+        backbone.OutputHiddenStates = false;
+        using var without = backbone.Forward(batch);
+        Assert.Null(without.HiddenStates);
+    }
+
+    [Fact]
+    public void FromPretrained_NotASequenceClassifier_SaysSo()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Wav2Vec2ForSequenceClassification.FromPretrained(Folder("tiny-layer")));
+        Assert.Contains("does not include Wav2Vec2ForSequenceClassification", e.Message);
+    }
+}
