@@ -18,18 +18,20 @@ internal sealed record Wav2Vec2StateDict(
 /// <summary>Maps the key spellings real wav2vec2 checkpoints use onto HF <c>Wav2Vec2Model</c> keys.</summary>
 /// <remarks>
 /// Handled: the <c>wav2vec2.</c> prefix of the task models (<c>Wav2Vec2ForCTC</c>, <c>ForPreTraining</c>,
-/// <c>ForSequenceClassification</c>) or none (<c>Wav2Vec2Model</c>); weight norm stored by
+/// <c>ForSequenceClassification</c>), HuBERT's <c>hubert.</c> (<c>HubertForCTC</c>, <c>HubertForSequenceClassification</c>:
+/// the same backbone), or none (<c>Wav2Vec2Model</c>, <c>HubertModel</c>); weight norm stored by
 /// <c>torch.nn.utils.parametrizations.weight_norm</c> (<c>parametrizations.weight.original0/1</c>) or the legacy
 /// hook (<c>weight_g</c>/<c>weight_v</c>). Returned tensors are the input tensors (not copies).
 /// </remarks>
 internal static class Wav2Vec2KeyMap
 {
     private const string Prefix = "wav2vec2.";
+    private const string HubertPrefix = "hubert.";
     private const string LmHeadPrefix = "lm_head.";
 
-    // Top-level modules of other HF wav2vec2 models that a backbone (plus CTC head) does not use.
-    private static readonly string[] SkippedPrefixes = ["quantizer.", "project_hid.", "project_q.", "projector.", "classifier.", "emotion_head."];
-    private static readonly string[] SkippedKeys = ["layer_weights"];
+    // Top-level modules of other HF wav2vec2 / HuBERT models that a backbone (plus CTC head) does not use.
+    private static readonly string[] SkippedPrefixes = ["quantizer.", "project_hid.", "project_q.", "projector.", "classifier.", "emotion_head.", "final_proj."];
+    private static readonly string[] SkippedKeys = ["layer_weights", "label_embs_concat"];
 
     /// <summary>Splits <paramref name="raw"/>; errors name "checkpoint" as their source.</summary>
     public static Wav2Vec2StateDict Map(IReadOnlyDictionary<string, Tensor> raw) => Map(raw, "checkpoint");
@@ -45,7 +47,7 @@ internal static class Wav2Vec2KeyMap
         var origin = new Dictionary<string, string>(StringComparer.Ordinal); // backbone key -> raw key
         Dictionary<string, Tensor>? lmHead = null;
         var skipped = new List<string>();
-        string? prefixed = null, unprefixed = null;
+        string? prefixed = null, unprefixed = null, usedPrefix = null;
         foreach (var (key, tensor) in raw)
         {
             if (key.StartsWith(LmHeadPrefix, StringComparison.Ordinal))
@@ -53,15 +55,24 @@ internal static class Wav2Vec2KeyMap
                 (lmHead ??= new(StringComparer.Ordinal))[key[LmHeadPrefix.Length..]] = tensor;
                 continue;
             }
-            var hasPrefix = key.StartsWith(Prefix, StringComparison.Ordinal);
-            var k = hasPrefix ? key[Prefix.Length..] : key;
+            // HuBERT task models (HubertForCTC, HubertForSequenceClassification) spell the backbone "hubert.".
+            var prefix = key.StartsWith(HubertPrefix, StringComparison.Ordinal) ? HubertPrefix : Prefix;
+            var hasPrefix = key.StartsWith(prefix, StringComparison.Ordinal);
+            var k = hasPrefix ? key[prefix.Length..] : key;
             if (SkippedPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal)) || SkippedKeys.Contains(k))
             {
                 skipped.Add(key);
                 continue;
             }
-            if (hasPrefix) prefixed ??= key;
-            else unprefixed ??= key;
+            if (hasPrefix)
+            {
+                prefixed ??= key;
+                usedPrefix ??= prefix;
+            }
+            else
+            {
+                unprefixed ??= key;
+            }
             // torch.nn.utils.parametrizations.weight_norm spelling -> the legacy weight_g / weight_v.
             k = k.Replace(".parametrizations.weight.original0", ".weight_g", StringComparison.Ordinal)
                  .Replace(".parametrizations.weight.original1", ".weight_v", StringComparison.Ordinal);
@@ -70,7 +81,7 @@ internal static class Wav2Vec2KeyMap
             backbone[k] = tensor;
         }
         if (prefixed is not null && unprefixed is not null)
-            throw new InvalidDataException($"{source}: backbone keys come both with and without the '{Prefix}' prefix (e.g. '{prefixed}' and '{unprefixed}'); a checkpoint uses one spelling");
+            throw new InvalidDataException($"{source}: backbone keys come both with and without the '{usedPrefix}' prefix (e.g. '{prefixed}' and '{unprefixed}'); a checkpoint uses one spelling");
         return new Wav2Vec2StateDict(backbone, lmHead, skipped);
     }
 }

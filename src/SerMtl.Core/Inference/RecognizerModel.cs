@@ -58,7 +58,7 @@ internal abstract class RecognizerModel : IDisposable
             config = null; // SerMtlModel.Load names the problem
         }
         var architectures = (config?["architectures"] as JsonArray)?.Select(a => a?.ToString()).ToList() ?? [];
-        if (config?[SerMtlModel.ConfigSection] is null && architectures.Contains(Wav2Vec2ForSequenceClassification.Architecture))
+        if (config?[SerMtlModel.ConfigSection] is null && architectures.Any(Wav2Vec2ForSequenceClassification.Architectures.Contains))
             return new SequenceClassifier(Wav2Vec2ForSequenceClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
         return new SerMtlHeads(SerMtlModel.Load(directory, device));
     }

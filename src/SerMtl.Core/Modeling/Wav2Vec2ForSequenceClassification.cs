@@ -9,8 +9,9 @@ using static TorchSharp.torch;
 namespace SerMtl.Modeling;
 
 /// <summary>
-/// HuggingFace's <c>Wav2Vec2ForSequenceClassification</c>, the head of most speech emotion checkpoints on the Hub
-/// (e.g. <c>superb/wav2vec2-base-superb-er</c>): the hidden states — every layer's input and the last state, mixed by
+/// HuggingFace's <c>Wav2Vec2ForSequenceClassification</c> (and <c>HubertForSequenceClassification</c>, the same model
+/// on a HuBERT backbone), the head of most speech emotion checkpoints on the Hub (e.g.
+/// <c>superb/wav2vec2-base-superb-er</c>, <c>superb/hubert-large-superb-er</c>): the hidden states — every layer's input and the last state, mixed by
 /// the softmax of <c>layer_weights</c> when <c>use_weighted_layer_sum</c> is set, else the last hidden state — go
 /// through <c>projector</c> frame by frame, are averaged over each utterance's valid frames, and
 /// <c>classifier</c> gives the logits. Keys and config fields are HF's, so its checkpoints load as they are.
@@ -23,6 +24,12 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
 {
     /// <summary>The <c>architectures</c> entry of such a checkpoint's config.</summary>
     public const string Architecture = "Wav2Vec2ForSequenceClassification";
+
+    /// <summary>HuBERT's name for the same model (the backbone under <c>hubert.</c>), e.g. <c>superb/hubert-large-superb-er</c>.</summary>
+    public const string HubertArchitecture = "HubertForSequenceClassification";
+
+    /// <summary>The <c>architectures</c> entries this class loads.</summary>
+    public static IReadOnlyList<string> Architectures { get; } = [Architecture, HubertArchitecture];
 
     private static readonly string[] HeadKeys = ["projector.weight", "projector.bias", "classifier.weight", "classifier.bias", "layer_weights"];
 
@@ -119,13 +126,13 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
         {
             throw new InvalidDataException($"{configPath}: not valid JSON ({e.Message})", e);
         }
-        if (config["architectures"] is JsonArray architectures && !architectures.Any(a => a?.GetValue<string>() == Architecture))
-            throw new InvalidDataException($"{configPath}: architectures [{string.Join(", ", architectures)}] does not include {Architecture}");
+        if (config["architectures"] is JsonArray architectures && !architectures.Any(a => Architectures.Contains(a?.ToString())))
+            throw new InvalidDataException($"{configPath}: architectures [{string.Join(", ", architectures)}] includes neither {string.Join(" nor ", Architectures)}");
         var labels = ReadLabels(config, configPath);
         var projectionSize = config["classifier_proj_size"]?.GetValue<int>() ?? 256;
         var weighted = config["use_weighted_layer_sum"]?.GetValue<bool>() ?? false;
 
-        var backbone = Wav2Vec2Model.FromPretrained(directory, options, HeadKeys.SelectMany(k => new[] { k, "wav2vec2." + k }).ToArray(),
+        var backbone = Wav2Vec2Model.FromPretrained(directory, options, HeadKeys.SelectMany(k => new[] { k, "wav2vec2." + k, "hubert." + k }).ToArray(),
             out var lmHead, out var head);
         if (lmHead is not null)
             foreach (var t in lmHead.Values) t.Dispose();
@@ -169,7 +176,7 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
     {
         Tensor Get(string key, long[] shape)
         {
-            var tensor = raw.GetValueOrDefault(key) ?? raw.GetValueOrDefault("wav2vec2." + key)
+            var tensor = raw.GetValueOrDefault(key) ?? raw.GetValueOrDefault("wav2vec2." + key) ?? raw.GetValueOrDefault("hubert." + key)
                 ?? throw new InvalidDataException($"{source}: the checkpoint has no '{key}' for the {Architecture} head");
             if (!tensor.shape.SequenceEqual(shape))
                 throw new InvalidDataException($"{source}: '{key}' is [{string.Join(", ", tensor.shape)}], the config asks for [{string.Join(", ", shape)}]");

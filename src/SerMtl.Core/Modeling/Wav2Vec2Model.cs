@@ -258,6 +258,7 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
         options ??= new Wav2Vec2LoadOptions();
         directory = ModelLocator.Resolve(directory);
         var config = Wav2Vec2Config.FromJsonFile(Path.Combine(directory, "config.json"));
+        CheckBackboneKind(Path.Combine(directory, "config.json"));
         if (options.Configure is not null) config = options.Configure(config);
         var preprocessorPath = Path.Combine(directory, "preprocessor_config.json");
         var preprocessing = File.Exists(preprocessorPath) ? FeatureExtractorConfig.FromJsonFile(preprocessorPath) : new FeatureExtractorConfig();
@@ -309,6 +310,31 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
         model.eval();
         lmHead = head;
         return model;
+    }
+
+    /// <summary>
+    /// Refuses backbones this class would load wrongly: a <c>model_type</c> other than wav2vec2 or HuBERT (whose HF
+    /// model is wav2vec 2.0's with the <c>hubert.</c> prefix), HuBERT without the feature projection's layer norm, or
+    /// a batch-normed positional convolution.
+    /// </summary>
+    private static void CheckBackboneKind(string configPath)
+    {
+        System.Text.Json.Nodes.JsonObject? json;
+        try
+        {
+            json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath)) as System.Text.Json.Nodes.JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return; // FromJsonFile has already named what is wrong with it
+        }
+        var modelType = json?["model_type"]?.ToString();
+        if (modelType is not (null or "wav2vec2" or "hubert"))
+            throw new InvalidDataException($"{configPath}: model_type '{modelType}' is not supported (wav2vec2 and hubert are){(modelType == "wavlm" ? "; WavLM's gated relative position bias is not implemented yet" : "")}");
+        if (json?["feat_proj_layer_norm"]?.GetValueKind() == System.Text.Json.JsonValueKind.False)
+            throw new InvalidDataException($"{configPath}: feat_proj_layer_norm is false (a feature projection without layer norm) and is not supported");
+        if (json?["conv_pos_batch_norm"]?.GetValueKind() == System.Text.Json.JsonValueKind.True)
+            throw new InvalidDataException($"{configPath}: conv_pos_batch_norm is true (a batch-normed positional convolution) and is not supported");
     }
 
     /// <summary>

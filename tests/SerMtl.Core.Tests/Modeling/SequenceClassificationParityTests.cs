@@ -14,7 +14,7 @@ public class SequenceClassificationParityTests
 {
     private const double Tolerance = 1e-4;
 
-    public static TheoryData<string> Fixtures => new() { "tiny-seqcls-group", "tiny-seqcls-layer" };
+    public static TheoryData<string> Fixtures => new() { "tiny-seqcls-group", "tiny-seqcls-layer", "tiny-hubert-seqcls" };
 
     private static string Folder(string fixture) => Path.Combine(TestPaths.Fixtures, "wav2vec2", fixture);
 
@@ -28,7 +28,7 @@ public class SequenceClassificationParityTests
         try
         {
             Assert.Equal(["neu", "hap", "ang", "sad"], model.Labels);
-            Assert.Equal(fixture.EndsWith("group", StringComparison.Ordinal), model.UseWeightedLayerSum);
+            Assert.Equal(fixture != "tiny-seqcls-layer", model.UseWeightedLayerSum);
             string[] stems = ["a", "b", "c"];
             var waveforms = stems.Select(s => AudioLoader.LoadMono(Path.Combine(folder, s + ".wav"))).ToArray();
             using var _ = no_grad();
@@ -68,9 +68,23 @@ public class SequenceClassificationParityTests
     }
 
     [Fact]
+    public void FromPretrained_UnsupportedBackboneKinds_AreRefusedByName()
+    {
+        using var dir = new TempDirectory();
+        foreach (var file in Directory.GetFiles(Folder("tiny-hubert-seqcls"))) File.Copy(file, Path.Combine(dir.Path, Path.GetFileName(file)));
+        var configPath = Path.Combine(dir.Path, "config.json");
+        var config = File.ReadAllText(configPath);
+
+        File.WriteAllText(configPath, config.Replace("\"model_type\": \"hubert\"", "\"model_type\": \"wavlm\""));
+        Assert.Contains("WavLM", Assert.Throws<InvalidDataException>(() => Wav2Vec2ForSequenceClassification.FromPretrained(dir.Path)).Message);
+        File.WriteAllText(configPath, config.Replace("\"feat_proj_layer_norm\": true", "\"feat_proj_layer_norm\": false"));
+        Assert.Contains("feat_proj_layer_norm", Assert.Throws<InvalidDataException>(() => Wav2Vec2ForSequenceClassification.FromPretrained(dir.Path)).Message);
+    }
+
+    [Fact]
     public void FromPretrained_NotASequenceClassifier_SaysSo()
     {
         var e = Assert.Throws<InvalidDataException>(() => Wav2Vec2ForSequenceClassification.FromPretrained(Folder("tiny-layer")));
-        Assert.Contains("does not include Wav2Vec2ForSequenceClassification", e.Message);
+        Assert.Contains("includes neither Wav2Vec2ForSequenceClassification nor HubertForSequenceClassification", e.Message);
     }
 }
