@@ -88,3 +88,22 @@ public class SequenceClassificationParityTests
         Assert.Contains("includes neither Wav2Vec2ForSequenceClassification nor HubertForSequenceClassification", e.Message);
     }
 }
+
+/// <summary>Fine-tuning starts from a sequence classifier's backbone: SerMtlModel keeps it and drops the HF head.</summary>
+public class SequenceClassifierBackboneTests
+{
+    [Theory]
+    [InlineData("tiny-seqcls-group")]
+    [InlineData("tiny-hubert-seqcls")]
+    public void SerMtlModel_FromASequenceClassifier_HasItsBackboneWeights(string fixture)
+    {
+        var folder = Path.Combine(TestPaths.Fixtures, "wav2vec2", fixture);
+        using var classifier = Wav2Vec2ForSequenceClassification.FromPretrained(folder);
+        using var model = SerMtlModel.FromPretrained(folder, new SerMtlModelOptions { Labels = ["a", "b"] });
+        var expected = classifier.Backbone.state_dict();
+        var actual = model.Backbone.state_dict();
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (key, value) in expected)
+            Assert.True(value.equal(actual[key]).all().item<bool>(), key);
+    }
+}
