@@ -22,7 +22,10 @@ internal sealed class RecognizerOutput(Tensor logits, Tensor? ctcLogits, Tensor 
     }
 }
 
-/// <summary>The models a recognizer runs: SerMtl's own (emotion and CTC heads) and HF's <c>Wav2Vec2ForSequenceClassification</c>.</summary>
+/// <summary>
+/// The models a recognizer runs: SerMtl's own (emotion and CTC heads), HF's <c>Wav2Vec2ForSequenceClassification</c> /
+/// <c>HubertForSequenceClassification</c>, and the classifying <c>Wav2Vec2ForSpeechClassification</c>.
+/// </summary>
 internal abstract class RecognizerModel : IDisposable
 {
     public abstract nn.Module Module { get; }
@@ -60,6 +63,19 @@ internal abstract class RecognizerModel : IDisposable
         var architectures = (config?["architectures"] as JsonArray)?.Select(a => a?.ToString()).ToList() ?? [];
         if (config?[SerMtlModel.ConfigSection] is null && architectures.Any(Wav2Vec2ForSequenceClassification.Architectures.Contains))
             return new SequenceClassifier(Wav2Vec2ForSequenceClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
+        if (config?[SerMtlModel.ConfigSection] is null && architectures.Contains(Wav2Vec2ForSpeechClassification.Architecture))
+        {
+            var model = Wav2Vec2ForSpeechClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device });
+            if (model.IsRegression)
+            {
+                var dimensions = string.Join(", ", model.Labels);
+                model.Dispose();
+                throw new NotSupportedException(
+                    $"{directoryOrHubId} is a regression model ({dimensions}): EmotionRecognizer gives labels and probabilities; " +
+                    "for the scores use Wav2Vec2ForSpeechClassification.FromPretrained(...).Forward");
+            }
+            return new SpeechClassifier(model);
+        }
         return new SerMtlHeads(SerMtlModel.Load(directory, device));
     }
 
@@ -77,6 +93,24 @@ internal abstract class RecognizerModel : IDisposable
         }
     }
 
+    private sealed class SpeechClassifier(Wav2Vec2ForSpeechClassification model) : RecognizerModel
+    {
+        public override nn.Module Module => model;
+        public override Wav2Vec2Model Backbone => model.Backbone;
+        public override IReadOnlyList<string> Labels => model.Labels;
+        public override CharacterVocabulary? Vocabulary => null;
+
+        public override RecognizerOutput Forward(Tensor waveforms, Tensor? lengths) =>
+            new(model.call(waveforms, lengths), null, FrameLengths(model.Backbone, waveforms, lengths));
+    }
+
+    /// <summary>Valid frames per utterance, from the valid samples (for models whose output does not carry them).</summary>
+    private static Tensor FrameLengths(Wav2Vec2Model backbone, Tensor waveforms, Tensor? lengths)
+    {
+        var samples = lengths?.cpu().data<long>().ToArray() ?? Enumerable.Repeat(waveforms.shape[1], (int)waveforms.shape[0]).ToArray();
+        return tensor(samples.Select(backbone.Config.OutputLength).ToArray(), device: waveforms.device);
+    }
+
     private sealed class SequenceClassifier(Wav2Vec2ForSequenceClassification model) : RecognizerModel
     {
         public override nn.Module Module => model;
@@ -84,12 +118,7 @@ internal abstract class RecognizerModel : IDisposable
         public override IReadOnlyList<string> Labels => model.Labels;
         public override CharacterVocabulary? Vocabulary => null;
 
-        public override RecognizerOutput Forward(Tensor waveforms, Tensor? lengths)
-        {
-            var logits = model.call(waveforms, lengths);
-            var samples = lengths?.cpu().data<long>().ToArray() ?? Enumerable.Repeat(waveforms.shape[1], (int)waveforms.shape[0]).ToArray();
-            var frames = tensor(samples.Select(model.Backbone.Config.OutputLength).ToArray(), device: logits.device);
-            return new RecognizerOutput(logits, null, frames);
-        }
+        public override RecognizerOutput Forward(Tensor waveforms, Tensor? lengths) =>
+            new(model.call(waveforms, lengths), null, FrameLengths(model.Backbone, waveforms, lengths));
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using SerMtl.Checkpoints;
 using TorchSharp;
@@ -117,18 +116,10 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
         ArgumentNullException.ThrowIfNull(directoryOrHubId);
         var directory = ModelLocator.Resolve(directoryOrHubId);
         var configPath = Path.Combine(directory, "config.json");
-        JsonObject config;
-        try
-        {
-            config = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject ?? throw new InvalidDataException($"{configPath}: not a JSON object");
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new InvalidDataException($"{configPath}: not valid JSON ({e.Message})", e);
-        }
+        var config = HeadConfig.Read(configPath);
         if (config["architectures"] is JsonArray architectures && !architectures.Any(a => Architectures.Contains(a?.ToString())))
             throw new InvalidDataException($"{configPath}: architectures [{string.Join(", ", architectures)}] includes neither {string.Join(" nor ", Architectures)}");
-        var labels = ReadLabels(config, configPath);
+        var labels = HeadConfig.Labels(config, configPath);
         var projectionSize = config["classifier_proj_size"]?.GetValue<int>() ?? 256;
         var weighted = config["use_weighted_layer_sum"]?.GetValue<bool>() ?? false;
 
@@ -157,36 +148,13 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
         }
     }
 
-    /// <summary><c>id2label</c> in id order, checked to cover 0..n-1.</summary>
-    private static string[] ReadLabels(JsonObject config, string configPath)
-    {
-        if (config["id2label"] is not JsonObject id2label || id2label.Count == 0)
-            throw new InvalidDataException($"{configPath}: no id2label; a sequence classifier needs its class names");
-        var labels = new string[id2label.Count];
-        foreach (var (key, value) in id2label)
-        {
-            if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id >= labels.Length || labels[id] is not null)
-                throw new InvalidDataException($"{configPath}: id2label key '{key}' is not one of 0..{labels.Length - 1} (each once)");
-            labels[id] = value?.GetValue<string>() ?? throw new InvalidDataException($"{configPath}: id2label['{key}'] is not a string");
-        }
-        return labels;
-    }
-
     private void LoadHead(Dictionary<string, Tensor> raw, string source)
     {
-        Tensor Get(string key, long[] shape)
-        {
-            var tensor = raw.GetValueOrDefault(key) ?? raw.GetValueOrDefault("wav2vec2." + key) ?? raw.GetValueOrDefault("hubert." + key)
-                ?? throw new InvalidDataException($"{source}: the checkpoint has no '{key}' for the {Architecture} head");
-            if (!tensor.shape.SequenceEqual(shape))
-                throw new InvalidDataException($"{source}: '{key}' is [{string.Join(", ", tensor.shape)}], the config asks for [{string.Join(", ", shape)}]");
-            return tensor;
-        }
         using var _ = no_grad();
-        _projector.weight!.copy_(Get("projector.weight", _projector.weight!.shape));
-        _projector.bias!.copy_(Get("projector.bias", _projector.bias!.shape));
-        _classifier.weight!.copy_(Get("classifier.weight", _classifier.weight!.shape));
-        _classifier.bias!.copy_(Get("classifier.bias", _classifier.bias!.shape));
-        _layerWeights?.copy_(Get("layer_weights", _layerWeights.shape));
+        HeadConfig.Copy(raw, "projector.weight", _projector.weight!, source);
+        HeadConfig.Copy(raw, "projector.bias", _projector.bias!, source);
+        HeadConfig.Copy(raw, "classifier.weight", _classifier.weight!, source);
+        HeadConfig.Copy(raw, "classifier.bias", _classifier.bias!, source);
+        if (_layerWeights is not null) HeadConfig.Copy(raw, "layer_weights", _layerWeights, source);
     }
 }

@@ -41,4 +41,19 @@ public sealed class SequenceClassifierRecognizerTests
         Assert.Equal("", prediction.Transcript);
         Assert.Equal(1.0, prediction.Probabilities.Values.Sum(), 4);
     }
+
+    [Fact]
+    public void Load_SpeechClassifier_PredictsItsClasses_RegressionIsRefusedClearly()
+    {
+        var classes = Path.Combine(TestPaths.Fixtures, "wav2vec2", "tiny-speechcls-max");
+        using (var recognizer = EmotionRecognizer.Load(classes))
+        {
+            var prediction = recognizer.Predict(Path.Combine(classes, "c.wav"));
+            Assert.Equal(["neu", "hap", "ang", "sad"], prediction.Probabilities.Keys);
+            Assert.Equal(1.0, prediction.Probabilities.Values.Sum(), 4);
+        }
+        var e = Assert.Throws<NotSupportedException>(() => EmotionRecognizer.Load(Path.Combine(TestPaths.Fixtures, "wav2vec2", "tiny-speechcls-dim")));
+        Assert.Contains("regression model (arousal, dominance, valence)", e.Message);
+        Assert.Contains("Wav2Vec2ForSpeechClassification.FromPretrained", e.Message);
+    }
 }

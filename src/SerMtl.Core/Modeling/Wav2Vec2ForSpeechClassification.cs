@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SerMtl.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace SerMtl.Modeling;
+
+/// <summary>
+/// The <c>Wav2Vec2ForSpeechClassification</c> head many Hub speech-emotion checkpoints were trained with (e.g.
+/// <c>audeering/wav2vec2-large-robust-12-ft-emotion-msp-dim</c>, whose three outputs are arousal, dominance and
+/// valence scores): the last hidden state pooled over each utterance's valid frames (<c>pooling_mode</c> mean, sum or
+/// max), then <c>classifier.dense</c>, tanh, <c>classifier.out_proj</c>. Outputs are class logits, or scores when
+/// <c>problem_type</c> is <c>regression</c>.
+/// </summary>
+public sealed class Wav2Vec2ForSpeechClassification : nn.Module<Tensor, Tensor?, Tensor>
+{
+    /// <summary>The <c>architectures</c> entry of such a checkpoint's config.</summary>
+    public const string Architecture = "Wav2Vec2ForSpeechClassification";
+
+    private static readonly string[] HeadKeys = ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"];
+
+    [ComponentName(Name = "wav2vec2")]
+    private readonly Wav2Vec2Model _backbone;
+
+    [ComponentName(Name = "classifier")]
+    private readonly DenseTanhHead _classifier;
+
+    /// <summary>A freshly initialised head on <paramref name="backbone"/> (which the model then owns).</summary>
+    /// <param name="backbone">The wav2vec 2.0 backbone.</param>
+    /// <param name="labels">Output names in order (<c>id2label</c>): classes, or the dimensions of a regression model.</param>
+    /// <param name="pooling">How frames are pooled: mean, sum or max over valid frames.</param>
+    /// <param name="isRegression">Whether the outputs are scores (<c>problem_type: regression</c>) rather than class logits.</param>
+    public Wav2Vec2ForSpeechClassification(Wav2Vec2Model backbone, IReadOnlyList<string> labels, string pooling = "mean", bool isRegression = false)
+        : base(Architecture)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentOutOfRangeException.ThrowIfLessThan(labels.Count, 1);
+        if (pooling is not ("mean" or "sum" or "max"))
+            throw new ArgumentException($"pooling_mode must be mean, sum or max, got '{pooling}'", nameof(pooling));
+        _backbone = backbone;
+        Labels = labels.ToArray();
+        Pooling = pooling;
+        IsRegression = isRegression;
+        _classifier = new DenseTanhHead(backbone.Config.HiddenSize, labels.Count);
+        RegisterComponents();
+    }
+
+    /// <summary>The backbone.</summary>
+    public Wav2Vec2Model Backbone => _backbone;
+
+    /// <summary>Output names in order.</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>mean, sum or max.</summary>
+    public string Pooling { get; }
+
+    /// <summary>True when the outputs are scores rather than class logits.</summary>
+    public bool IsRegression { get; }
+
+    /// <summary>Outputs [B, labels] of a preprocessed batch.</summary>
+    public Tensor Forward(WaveformBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return call(batch.Waveforms, batch.Lengths);
+    }
+
+    /// <summary>waveforms [B, S] preprocessed, lengths [B] valid samples (or null). Returns [B, labels].</summary>
+    public override Tensor forward(Tensor waveforms, Tensor? lengths)
+    {
+        using var scope = NewDisposeScope();
+        using var output = _backbone.call(waveforms, lengths);
+        var hidden = output.LastHiddenState;                                                          // [B, T, H]
+        var frames = hidden.shape[1];
+        var valid = (arange(frames, device: hidden.device).unsqueeze(0) < output.FrameLengths.unsqueeze(1)).unsqueeze(-1); // [B, T, 1]
+        var pooled = Pooling switch                                                                   // [B, H]
+        {
+            "sum" => hidden.masked_fill(valid.logical_not(), 0).sum(1),
+            "max" => hidden.masked_fill(valid.logical_not(), double.NegativeInfinity).amax([1]),
+            _ => hidden.masked_fill(valid.logical_not(), 0).sum(1) / output.FrameLengths.to(hidden.dtype).unsqueeze(1),
+        };
+        return _classifier.call(pooled).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Loads such a checkpoint from a directory or Hub id: the backbone as <see cref="Wav2Vec2Model.FromPretrained(string, Wav2Vec2LoadOptions?)"/>
+    /// does, <c>classifier.dense</c> and <c>classifier.out_proj</c> from the same weights, <c>id2label</c>,
+    /// <c>pooling_mode</c> and <c>problem_type</c> from <c>config.json</c>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The config names another architecture, or the head's tensors are missing or misshapen.</exception>
+    public static Wav2Vec2ForSpeechClassification FromPretrained(string directoryOrHubId, Wav2Vec2LoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(directoryOrHubId);
+        var directory = ModelLocator.Resolve(directoryOrHubId);
+        var configPath = Path.Combine(directory, "config.json");
+        var config = HeadConfig.Read(configPath);
+        if (config["architectures"] is JsonArray architectures && !architectures.Any(a => a?.ToString() == Architecture))
+            throw new InvalidDataException($"{configPath}: architectures [{string.Join(", ", architectures)}] does not include {Architecture}");
+        var labels = HeadConfig.Labels(config, configPath);
+        var pooling = config["pooling_mode"]?.ToString() ?? "mean";
+        if (pooling is not ("mean" or "sum" or "max"))
+            throw new InvalidDataException($"{configPath}: pooling_mode '{pooling}' is not one of mean, sum, max");
+        var regression = config["problem_type"]?.ToString() == "regression";
+
+        var backbone = Wav2Vec2Model.FromPretrained(directory, options, HeadKeys, out var lmHead, out var head);
+        if (lmHead is not null)
+            foreach (var t in lmHead.Values) t.Dispose();
+        Wav2Vec2ForSpeechClassification? model = null;
+        try
+        {
+            model = new Wav2Vec2ForSpeechClassification(backbone, labels, pooling, regression);
+            using (no_grad())
+            {
+                HeadConfig.Copy(head, "classifier.dense.weight", model._classifier.Dense.weight!, configPath);
+                HeadConfig.Copy(head, "classifier.dense.bias", model._classifier.Dense.bias!, configPath);
+                HeadConfig.Copy(head, "classifier.out_proj.weight", model._classifier.OutProj.weight!, configPath);
+                HeadConfig.Copy(head, "classifier.out_proj.bias", model._classifier.OutProj.bias!, configPath);
+            }
+            if (options?.Device is { } device) _ = model.to(device);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            if (model is null) backbone.Dispose();
+            model?.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in head.Values) t.Dispose();
+        }
+    }
+}
+
+/// <summary><c>dense</c> → tanh → <c>out_proj</c>, as the checkpoints' <c>classifier</c> (their dropout between the two acts only in training, which this head does not do).</summary>
+internal sealed class DenseTanhHead : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "dense")]
+    private readonly Linear _dense;
+
+    [ComponentName(Name = "out_proj")]
+    private readonly Linear _outProj;
+
+    public DenseTanhHead(int hidden, int outputs) : base(nameof(DenseTanhHead))
+    {
+        _dense = nn.Linear(hidden, hidden);
+        _outProj = nn.Linear(hidden, outputs);
+        RegisterComponents();
+    }
+
+    public Linear Dense => _dense;
+
+    public Linear OutProj => _outProj;
+
+    /// <summary>[B, H] -> [B, outputs].</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return _outProj.call(_dense.call(x).tanh()).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>What the HF task heads read from config.json and the checkpoint.</summary>
+internal static class HeadConfig
+{
+    public static JsonObject Read(string configPath)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject ?? throw new InvalidDataException($"{configPath}: not a JSON object");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new InvalidDataException($"{configPath}: not valid JSON ({e.Message})", e);
+        }
+    }
+
+    /// <summary><c>id2label</c> in id order, checked to cover 0..n-1.</summary>
+    public static string[] Labels(JsonObject config, string configPath)
+    {
+        if (config["id2label"] is not JsonObject id2label || id2label.Count == 0)
+            throw new InvalidDataException($"{configPath}: no id2label; the head needs the names of its outputs");
+        var labels = new string[id2label.Count];
+        foreach (var (key, value) in id2label)
+        {
+            if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id >= labels.Length || labels[id] is not null)
+                throw new InvalidDataException($"{configPath}: id2label key '{key}' is not one of 0..{labels.Length - 1} (each once)");
+            labels[id] = value?.ToString() ?? throw new InvalidDataException($"{configPath}: id2label['{key}'] is not a string");
+        }
+        return labels;
+    }
+
+    /// <summary>Copies checkpoint tensor <paramref name="key"/> (any task-model prefix) into <paramref name="target"/>, checking its shape.</summary>
+    public static void Copy(Dictionary<string, Tensor> raw, string key, Tensor target, string source)
+    {
+        var tensor = raw.GetValueOrDefault(key) ?? raw.GetValueOrDefault("wav2vec2." + key) ?? raw.GetValueOrDefault("hubert." + key)
+            ?? throw new InvalidDataException($"{source}: the checkpoint has no '{key}' for its head");
+        if (!tensor.shape.SequenceEqual(target.shape))
+            throw new InvalidDataException($"{source}: '{key}' is [{string.Join(", ", tensor.shape)}], the config asks for [{string.Join(", ", target.shape)}]");
+        target.copy_(tensor);
+    }
+}
