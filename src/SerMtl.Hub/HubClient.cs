@@ -138,8 +138,10 @@ public sealed class HubClient : IDisposable
     /// <summary>What the Hub says of a file: the blob's ETag, the commit, the size, and where to fetch it.</summary>
     private sealed record FileMetadata(string ETag, string Commit, long? Size, Uri Location);
 
+    // The endpoint may carry a path (a mirror at https://host/hf): resolve relative to it as a folder.
     private Uri ResolveUri(HubModelId model, string fileName) =>
-        new(Options.Endpoint, $"{model.Repository}/resolve/{Uri.EscapeDataString(model.Revision)}/{string.Join('/', fileName.Split('/').Select(Uri.EscapeDataString))}");
+        new(new Uri(Options.Endpoint.AbsoluteUri.TrimEnd('/') + "/"),
+            $"{model.Repository}/resolve/{Uri.EscapeDataString(model.Revision)}/{string.Join('/', fileName.Split('/').Select(Uri.EscapeDataString))}");
 
     private async Task<FileMetadata> HeadAsync(HubModelId model, string fileName, CancellationToken cancellationToken)
     {

@@ -79,4 +79,20 @@ public sealed class SequenceClassifierPredictTests
         Assert.Equal(["neu", "hap", "ang", "sad"], first.GetProperty("probabilities").EnumerateObject().Select(p => p.Name));
         Assert.Equal("", first.GetProperty("transcript").GetString());
     }
+
+    [Fact]
+    public void Predict_RegressionCheckpoint_PrintsNamedScores()
+    {
+        var folder = Path.Combine(TestPaths.Fixtures, "wav2vec2", "tiny-speechcls-dim");
+        var wav = Path.Combine(folder, "a.wav");
+
+        var json = CliTool.Run("predict", "--model", folder, "--json", wav);
+        Assert.True(json.Exit == 0, json.Error);
+        using (var document = JsonDocument.Parse(json.Output))
+            Assert.Equal(["arousal", "dominance", "valence"], document.RootElement[0].GetProperty("scores").EnumerateObject().Select(p => p.Name));
+        var csv = CliTool.Run("predict", "--model", folder, "--csv", wav);
+        Assert.StartsWith("file,label,confidence,arousal,dominance,valence,duration_seconds,transcript", csv.Output);
+        var table = CliTool.Run("predict", "--model", folder, wav);
+        Assert.Contains("arousal ", table.Output);
+    }
 }

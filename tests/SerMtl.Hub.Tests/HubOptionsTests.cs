@@ -54,4 +54,30 @@ public sealed class HubOptionsTests
     [InlineData("W/\"abc\"", "abc")]
     [InlineData("abc", "abc")]
     public void ETags_AreUnquoted(string header, string etag) => Assert.Equal(etag, HubClient.NormaliseETag(header));
+
+    [Fact]
+    public async Task EndpointWithAPath_IsKeptInTheRequests()
+    {
+        using var handler = new RecordingHandler();
+        using var cache = new TempDirectory();
+        using var client = new HubClient(new HubOptions { Endpoint = new Uri("http://mirror.invalid/hf"), CacheDirectory = cache.Path }, handler);
+
+        await Assert.ThrowsAsync<HubException>(() => client.DownloadFileAsync(HubModelId.Parse("org/name@refs/pr/1"), "sub/config.json"));
+
+        Assert.Equal("http://mirror.invalid/hf/org/name/resolve/refs%2Fpr%2F1/sub/config.json", handler.Requests.Single().ToString());
+    }
+
+    /// <summary>Answers every request with 404 RepoNotFound and records its address.</summary>
+    private sealed class RecordingHandler : HttpMessageHandler
+    {
+        public List<Uri> Requests { get; } = [];
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Requests.Add(request.RequestUri!);
+            var response = new HttpResponseMessage(System.Net.HttpStatusCode.NotFound);
+            response.Headers.Add("X-Error-Code", "RepoNotFound");
+            return Task.FromResult(response);
+        }
+    }
 }

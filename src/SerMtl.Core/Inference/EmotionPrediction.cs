@@ -7,8 +7,8 @@ namespace SerMtl.Inference;
 /// most likely class, and <see cref="Transcript"/> the windows' transcripts joined in order, each window
 /// contributing the frames nearer its own centre than a neighbour's, so the overlap is not transcribed twice.
 /// </remarks>
-/// <param name="Label">The most likely emotion.</param>
-/// <param name="Probabilities">The probability of every emotion label, in the model's label order; they sum to 1.</param>
+/// <param name="Label">The most likely emotion; empty for a regression model (see <see cref="Scores"/>).</param>
+/// <param name="Probabilities">The probability of every emotion label, in the model's label order; they sum to 1. Empty for a regression model.</param>
 /// <param name="Transcript">The CTC head's greedy transcript (upper-case characters and spaces; empty when nothing was recognised).</param>
 /// <param name="Duration">The recording's length.</param>
 /// <param name="Windows">The per-window results of a long recording, in time order; empty when it was predicted whole.</param>
@@ -19,8 +19,20 @@ public sealed record EmotionPrediction(
     TimeSpan Duration,
     IReadOnlyList<EmotionWindow> Windows)
 {
-    /// <summary>The probability of <see cref="Label"/>.</summary>
-    public float Confidence => Probabilities[Label];
+    /// <summary>The probability of <see cref="Label"/>; NaN for a regression model.</summary>
+    public float Confidence => Probabilities.Count == 0 ? float.NaN : Probabilities[Label];
+
+    /// <summary>
+    /// A regression model's named scores (e.g. arousal, dominance, valence), in its output order; for a long recording
+    /// the duration-weighted mean of the windows'. Empty for a classifier.
+    /// </summary>
+    public IReadOnlyDictionary<string, float> Scores { get; init; } = EmptyScores.Instance;
+}
+
+/// <summary>An empty label → value map.</summary>
+internal static class EmptyScores
+{
+    public static IReadOnlyDictionary<string, float> Instance { get; } = new Dictionary<string, float>();
 }
 
 /// <summary>The prediction for one window of a long recording.</summary>
@@ -36,6 +48,9 @@ public sealed record EmotionWindow(
     IReadOnlyDictionary<string, float> Probabilities,
     string Transcript)
 {
-    /// <summary>The probability of <see cref="Label"/>.</summary>
-    public float Confidence => Probabilities[Label];
+    /// <summary>The probability of <see cref="Label"/>; NaN for a regression model.</summary>
+    public float Confidence => Probabilities.Count == 0 ? float.NaN : Probabilities[Label];
+
+    /// <summary>A regression model's named scores in this window; empty for a classifier.</summary>
+    public IReadOnlyDictionary<string, float> Scores { get; init; } = EmptyScores.Instance;
 }

@@ -62,8 +62,14 @@ public sealed class EmotionRecognizer : IDisposable
     /// <summary>The options the recognizer was loaded with.</summary>
     public EmotionRecognizerOptions Options { get; }
 
-    /// <summary>The emotion labels, in the model's order (the order of <see cref="EmotionPrediction.Probabilities"/>).</summary>
+    /// <summary>
+    /// The emotion labels, in the model's order (the order of <see cref="EmotionPrediction.Probabilities"/>); for a
+    /// regression model the names of its scores (<see cref="EmotionPrediction.Scores"/>).
+    /// </summary>
     public IReadOnlyList<string> Labels => _model.Labels;
+
+    /// <summary>True when the model gives named scores (e.g. arousal, dominance, valence) rather than class probabilities.</summary>
+    public bool IsRegression => _model.IsRegression;
 
     /// <summary>The sample rate the model runs at (input at other rates is resampled to it).</summary>
     public int SampleRate => _sampleRate;
@@ -292,7 +298,8 @@ public sealed class EmotionRecognizer : IDisposable
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 using var mode = torch.inference_mode();
                 using var output = _model.Forward(waveforms, batch.Lengths);
-                var probabilities = output.Logits.to(ScalarType.Float32).softmax(-1).cpu().data<float>().ToArray(); // [B * C]
+                var logits = output.Logits.to(ScalarType.Float32);
+                var probabilities = (_model.IsRegression ? logits : logits.softmax(-1)).cpu().data<float>().ToArray(); // [B * C]: scores or probabilities
                 var best = output.CtcLogits?.argmax(-1).cpu().data<long>().ToArray() ?? [];                         // [B * T]
                 var frameLengths = output.FrameLengths.cpu().data<long>().ToArray();                                // [B]
                 var (classes, frames) = ((int)output.Logits.shape[1], (int)(output.CtcLogits?.shape[1] ?? 0));
@@ -309,11 +316,19 @@ public sealed class EmotionRecognizer : IDisposable
     {
         var vocabulary = _model.Vocabulary;
         string Decode(long[] ids) => vocabulary is null ? "" : CtcGreedyDecoder.Decode(ids, vocabulary);
+        // A classifier's values are probabilities (label = the largest); a regression model's are named scores.
+        (string Label, IReadOnlyDictionary<string, float> Probabilities, IReadOnlyDictionary<string, float> Scores) Read(float[] values)
+        {
+            var map = new LabelProbabilities(Labels, values);
+            return _model.IsRegression
+                ? ("", EmptyScores.Instance, map)
+                : (Labels[map.ArgMax], map, EmptyScores.Instance);
+        }
+
         if (segments.Count == 1)
         {
-            var probabilities = new LabelProbabilities(Labels, results[0].Probabilities);
-            return new EmotionPrediction(Labels[probabilities.ArgMax], probabilities,
-                Decode(results[0].FrameIds), input.Duration, []);
+            var (label, probabilities, scores) = Read(results[0].Probabilities);
+            return new EmotionPrediction(label, probabilities, Decode(results[0].FrameIds), input.Duration, []) { Scores = scores };
         }
 
         var windows = new EmotionWindow[segments.Count];
@@ -322,19 +337,18 @@ public sealed class EmotionRecognizer : IDisposable
         for (var w = 0; w < segments.Count; w++)
         {
             var (segment, result) = (segments[w], results[w]);
-            var probabilities = new LabelProbabilities(Labels, result.Probabilities);
+            var (label, probabilities, scores) = Read(result.Probabilities);
             windows[w] = new EmotionWindow(Seconds(segment.Start, _sampleRate), Seconds(segment.Length, _sampleRate),
-                Labels[probabilities.ArgMax], probabilities, Decode(result.FrameIds));
+                label, probabilities, Decode(result.FrameIds)) { Scores = scores };
             for (var c = 0; c < mean.Length; c++) mean[c] += (double)segment.Length * result.Probabilities[c];
             totalWeight += segment.Length;
         }
 
-        var aggregate = new LabelProbabilities(Labels, mean.Select(m => (float)(m / totalWeight)).ToArray());
+        var (aggregateLabel, aggregate, aggregateScores) = Read(mean.Select(m => (float)(m / totalWeight)).ToArray());
         var frameIds = new long[segments.Count][];
         for (var w = 0; w < segments.Count; w++) frameIds[w] = results[w].FrameIds;
         var stitched = vocabulary is null ? [] : Windowing.Stitch(segments.Select(s => (s.Start, s.Length)).ToList(), frameIds, _samplesPerFrame, _receptiveField);
-        return new EmotionPrediction(Labels[aggregate.ArgMax], aggregate,
-            Decode(stitched), input.Duration, windows);
+        return new EmotionPrediction(aggregateLabel, aggregate, Decode(stitched), input.Duration, windows) { Scores = aggregateScores };
     }
 
     /// <summary>cpu (or null), cuda or cuda:N as a torch device.</summary>

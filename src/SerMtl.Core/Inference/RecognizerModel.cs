@@ -34,6 +34,9 @@ internal abstract class RecognizerModel : IDisposable
 
     public abstract IReadOnlyList<string> Labels { get; }
 
+    /// <summary>True when the outputs are scores (a regression model), not class logits.</summary>
+    public virtual bool IsRegression => false;
+
     /// <summary>The CTC vocabulary, or null for a model without a CTC head (no transcript).</summary>
     public abstract CharacterVocabulary? Vocabulary { get; }
 
@@ -65,16 +68,7 @@ internal abstract class RecognizerModel : IDisposable
             return new SequenceClassifier(Wav2Vec2ForSequenceClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
         if (config?[SerMtlModel.ConfigSection] is null && architectures.Contains(Wav2Vec2ForSpeechClassification.Architecture))
         {
-            var model = Wav2Vec2ForSpeechClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device });
-            if (model.IsRegression)
-            {
-                var dimensions = string.Join(", ", model.Labels);
-                model.Dispose();
-                throw new NotSupportedException(
-                    $"{directoryOrHubId} is a regression model ({dimensions}): EmotionRecognizer gives labels and probabilities; " +
-                    "for the scores use Wav2Vec2ForSpeechClassification.FromPretrained(...).Forward");
-            }
-            return new SpeechClassifier(model);
+            return new SpeechClassifier(Wav2Vec2ForSpeechClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
         }
         return new SerMtlHeads(SerMtlModel.Load(directory, device));
     }
@@ -96,6 +90,7 @@ internal abstract class RecognizerModel : IDisposable
     private sealed class SpeechClassifier(Wav2Vec2ForSpeechClassification model) : RecognizerModel
     {
         public override nn.Module Module => model;
+        public override bool IsRegression => model.IsRegression;
         public override Wav2Vec2Model Backbone => model.Backbone;
         public override IReadOnlyList<string> Labels => model.Labels;
         public override CharacterVocabulary? Vocabulary => null;

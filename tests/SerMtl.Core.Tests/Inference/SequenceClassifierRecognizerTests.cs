@@ -43,17 +43,45 @@ public sealed class SequenceClassifierRecognizerTests
     }
 
     [Fact]
-    public void Load_SpeechClassifier_PredictsItsClasses_RegressionIsRefusedClearly()
+    public void Load_SpeechClassifier_PredictsItsClasses()
     {
         var classes = Path.Combine(TestPaths.Fixtures, "wav2vec2", "tiny-speechcls-max");
-        using (var recognizer = EmotionRecognizer.Load(classes))
+        using var recognizer = EmotionRecognizer.Load(classes);
+        var prediction = recognizer.Predict(Path.Combine(classes, "c.wav"));
+        Assert.False(recognizer.IsRegression);
+        Assert.Equal(["neu", "hap", "ang", "sad"], prediction.Probabilities.Keys);
+        Assert.Equal(1.0, prediction.Probabilities.Values.Sum(), 4);
+        Assert.Empty(prediction.Scores);
+    }
+
+    [Fact]
+    public void Load_RegressionModel_GivesNamedScoresAndNoLabel()
+    {
+        var folder = Path.Combine(TestPaths.Fixtures, "wav2vec2", "tiny-speechcls-dim");
+        var expected = SafeTensors.Read(Path.Combine(folder, "expected.safetensors"));
+        try
         {
-            var prediction = recognizer.Predict(Path.Combine(classes, "c.wav"));
-            Assert.Equal(["neu", "hap", "ang", "sad"], prediction.Probabilities.Keys);
-            Assert.Equal(1.0, prediction.Probabilities.Values.Sum(), 4);
+            using var recognizer = EmotionRecognizer.Load(folder);
+            Assert.True(recognizer.IsRegression);
+            var prediction = recognizer.Predict(Path.Combine(folder, "a.wav"));
+            Assert.Equal(["arousal", "dominance", "valence"], prediction.Scores.Keys);
+            var want = expected["a.logits"].data<float>().ToArray();
+            Assert.All(want.Zip(prediction.Scores.Values), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-4, $"{p.Second} vs {p.First}"));
+            Assert.Equal("", prediction.Label);
+            Assert.Empty(prediction.Probabilities);
+            Assert.True(float.IsNaN(prediction.Confidence));
+
+            using var windowed = EmotionRecognizer.Load(folder, new EmotionRecognizerOptions { MaxWindowSeconds = 0.4 });
+            var long_ = windowed.Predict(Path.Combine(folder, "b.wav"));
+            Assert.True(long_.Windows.Count >= 3);
+            Assert.All(long_.Windows, w => Assert.Equal(3, w.Scores.Count));
+            var weights = long_.Windows.Select(w => w.Duration.TotalSeconds).ToArray();
+            var mean = weights.Zip(long_.Windows).Sum(x => x.First * x.Second.Scores["valence"]) / weights.Sum();
+            Assert.Equal(mean, long_.Scores["valence"], 4);
         }
-        var e = Assert.Throws<NotSupportedException>(() => EmotionRecognizer.Load(Path.Combine(TestPaths.Fixtures, "wav2vec2", "tiny-speechcls-dim")));
-        Assert.Contains("regression model (arousal, dominance, valence)", e.Message);
-        Assert.Contains("Wav2Vec2ForSpeechClassification.FromPretrained", e.Message);
+        finally
+        {
+            foreach (var t in expected.Values) t.Dispose();
+        }
     }
 }

@@ -147,7 +147,7 @@ internal sealed class PredictCommand : SermtlCommand
         if (progress) _err.Write("\r\x1b[K");
 
         if (json) WriteJson(results);
-        else if (csv) WriteCsv(results, recognizer.Labels);
+        else if (csv) WriteCsv(results, recognizer.Labels, recognizer.IsRegression);
         else WriteTable(results);
         _out.Flush();
         return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
@@ -166,8 +166,8 @@ internal sealed class PredictCommand : SermtlCommand
         var rows = results.Select(r => new[]
         {
             r.File,
-            r.Prediction.Label,
-            r.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture),
+            r.Prediction.Scores.Count > 0 ? string.Join(" ", r.Prediction.Scores.Select(kv => $"{kv.Key} {kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}")) : r.Prediction.Label,
+            float.IsNaN(r.Prediction.Confidence) ? "-" : r.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture),
             r.Prediction.Duration.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s",
             r.Prediction.Transcript,
         }).ToList();
@@ -178,13 +178,14 @@ internal sealed class PredictCommand : SermtlCommand
         foreach (var row in rows) _out.WriteLine(Line(row).TrimEnd());
     }
 
-    private void WriteCsv(List<(string File, EmotionPrediction Prediction)> results, IReadOnlyList<string> labels)
+    /// <summary>One row per file; the per-label columns are p_&lt;label&gt; probabilities, or a regression model's named scores.</summary>
+    private void WriteCsv(List<(string File, EmotionPrediction Prediction)> results, IReadOnlyList<string> labels, bool regression)
     {
-        _out.WriteLine(string.Join(",", new[] { "file", "label", "confidence" }.Concat(labels.Select(l => "p_" + l)).Append("duration_seconds").Append("transcript").Select(Csv)));
+        _out.WriteLine(string.Join(",", new[] { "file", "label", "confidence" }.Concat(labels.Select(l => regression ? l : "p_" + l)).Append("duration_seconds").Append("transcript").Select(Csv)));
         foreach (var (file, p) in results)
         {
-            var cells = new[] { file, p.Label, Number(p.Confidence) }
-                .Concat(labels.Select(l => Number(p.Probabilities[l])))
+            var cells = new[] { file, p.Label, float.IsNaN(p.Confidence) ? "" : Number(p.Confidence) }
+                .Concat(labels.Select(l => Number(regression ? p.Scores[l] : p.Probabilities[l])))
                 .Append(p.Duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture))
                 .Append(p.Transcript);
             _out.WriteLine(string.Join(",", cells.Select(Csv)));
@@ -209,6 +210,7 @@ internal sealed class PredictCommand : SermtlCommand
                 w.WriteString("file", file);
                 w.WriteString("label", p.Label);
                 WriteProbabilities(w, p.Probabilities);
+                if (p.Scores.Count > 0) WriteProbabilities(w, p.Scores, "scores");
                 w.WriteString("transcript", p.Transcript);
                 w.WriteNumber("duration_seconds", Math.Round(p.Duration.TotalSeconds, 4));
                 if (p.Windows.Count > 0)
@@ -221,6 +223,7 @@ internal sealed class PredictCommand : SermtlCommand
                         w.WriteNumber("duration_seconds", Math.Round(window.Duration.TotalSeconds, 4));
                         w.WriteString("label", window.Label);
                         WriteProbabilities(w, window.Probabilities);
+                        if (window.Scores.Count > 0) WriteProbabilities(w, window.Scores, "scores");
                         w.WriteString("transcript", window.Transcript);
                         w.WriteEndObject();
                     }
@@ -233,9 +236,9 @@ internal sealed class PredictCommand : SermtlCommand
         _out.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
     }
 
-    private static void WriteProbabilities(Utf8JsonWriter w, IReadOnlyDictionary<string, float> probabilities)
+    private static void WriteProbabilities(Utf8JsonWriter w, IReadOnlyDictionary<string, float> probabilities, string name = "probabilities")
     {
-        w.WriteStartObject("probabilities");
+        w.WriteStartObject(name);
         foreach (var (label, p) in probabilities) w.WriteNumber(label, Math.Round((double)p, 6));
         w.WriteEndObject();
     }
