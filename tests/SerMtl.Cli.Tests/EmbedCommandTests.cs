@@ -74,6 +74,25 @@ public sealed class EmbedCommandTests : IDisposable
     {
         var missing = Path.Combine(_out, "missing.wav");
         var e = Failure("--model", TestPaths.TinyGroup, "--out", _out, missing);
-        Assert.Contains(missing, e);
+        Assert.Contains($"sermtl embed: {missing}: file not found", e);
+    }
+
+    [Fact]
+    public void Run_OneBadFileAmongGoodOnes_WritesTheGoodOnesAndReportsTheBadOne()
+    {
+        var scratch = Path.Combine(_out, "in");
+        Directory.CreateDirectory(scratch);
+        var mulaw = Path.Combine(scratch, "mulaw.wav");
+        File.WriteAllBytes(mulaw, [.. "RIFF"u8, 40, 0, 0, 0, .. "WAVEfmt "u8, 16, 0, 0, 0, 7, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x40, 0x1f, 0, 0, 1, 0, 8, 0, .. "data"u8, 4, 0, 0, 0, 1, 2, 3, 4]);
+        var outDir = Path.Combine(_out, "npy");
+
+        var run = CliTool.Run(["embed", "--model", TestPaths.TinyGroup, "--out", outDir, "--batch-size", "3", Wavs[0], mulaw, Wavs[1]]);
+
+        Assert.Equal(ExitCodes.Failure, run.Exit);
+        Assert.StartsWith($"sermtl embed: {mulaw}: ", run.Error);
+        Assert.True(File.Exists(Path.Combine(outDir, "a.npy")));
+        Assert.True(File.Exists(Path.Combine(outDir, "b.npy")));
+        Assert.False(File.Exists(Path.Combine(outDir, "mulaw.npy")));
+        Assert.Equal(2, run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 }

@@ -47,7 +47,7 @@ internal static class Sermtl
     [
         new DemoCommand(output),
         new PredictCommand(output, error),
-        new EmbedCommand(output),
+        new EmbedCommand(output, error),
         new BenchCommand(output),
         new DataStatsCommand(output),
         new ReportCommand(output, error),

@@ -8,22 +8,26 @@ namespace SerMtl.Cli.Commands;
 internal sealed class EmbedCommand : SermtlCommand
 {
     private readonly TextWriter _out;
+    private readonly TextWriter _err;
     private readonly Option<string> _model = CliOption.Required("--model", "DIR|ID", "the wav2vec 2.0 model: " + ModelArgs.DirOrHubId);
     private readonly Option<string> _outDir = CliOption.Required("--out", "DIR", "output directory (created if missing)");
     private readonly Option<int> _batchSize = CliOption.Int("--batch-size", "utterances per padded batch; the outputs do not depend on it", 8, 1, 4096);
     private readonly Argument<string[]> _wavs = CliOption.Operands("WAV", "16 kHz PCM WAV files");
 
-    public EmbedCommand(TextWriter? output = null)
+    public EmbedCommand(TextWriter? output = null, TextWriter? errors = null)
         : base("embed", "Write the last hidden state of each WAV as OUT/<stem>.npy", """
             Runs the wav2vec 2.0 backbone in DIR (HuggingFace layout: config.json, preprocessor_config.json,
             model.safetensors or pytorch_model.bin) in evaluation mode on each WAV (16 kHz PCM) and writes its last
-            hidden state as OUT/<wav stem>.npy: float32, shape (frames, hidden_size).
+            hidden state as OUT/<wav stem>.npy: float32, shape (frames, hidden_size). A file that cannot be embedded
+            (missing, unreadable, shorter than the model's receptive field) is reported on stderr as
+            "sermtl embed: FILE: reason"; the others are still written, and the exit code is then 1.
 
             Example:
               sermtl embed --model tests/fixtures/wav2vec2/tiny-group --out out/embed tests/fixtures/wav2vec2/tiny-group/a.wav
             """)
     {
         _out = output ?? Console.Out;
+        _err = errors ?? Console.Error;
         Add(_model);
         Add(_outDir);
         Add(_batchSize);
@@ -48,27 +52,40 @@ internal sealed class EmbedCommand : SermtlCommand
                 throw new UsageException($"'{first}' and '{wav}' would both be written to {Path.Combine(outDir, name)}; rename one");
             outputs[name] = wav;
         }
-        foreach (var wav in wavs)
-            if (!File.Exists(wav)) throw new FileNotFoundException($"{wav}: file not found", wav);
-
         using var model = Wav2Vec2Model.FromPretrained(ModelArgs.Resolve(modelDir, null, cancellationToken));
         model.eval();
         Directory.CreateDirectory(outDir);
 
-        // Read and run one batch of files at a time so memory stays bounded however many files are given.
+        // Read and run one batch of files at a time so memory stays bounded however many files are given. A file that
+        // cannot be embedded is reported on stderr and the others are still written, as predict does; exit code 1 then.
+        var failures = 0;
         foreach (var chunk in wavs.Chunk(batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var waveforms = chunk.Select(w => AudioLoader.LoadMono(w, model.Preprocessing.SamplingRate)).ToList();
-            for (var i = 0; i < chunk.Length; i++)
-                if (waveforms[i].Length < model.Config.ReceptiveField)
-                    throw new InvalidDataException($"{chunk[i]}: {waveforms[i].Length} samples, the model needs at least {model.Config.ReceptiveField}");
-            var states = model.Embed(waveforms, batchSize);
+            var good = new List<(string Wav, float[] Samples)>();
+            foreach (var wav in chunk)
+            {
+                try
+                {
+                    if (!File.Exists(wav)) throw new FileNotFoundException($"{wav}: file not found", wav);
+                    var samples = AudioLoader.LoadMono(wav, model.Preprocessing.SamplingRate);
+                    if (samples.Length < model.Config.ReceptiveField)
+                        throw new InvalidDataException($"{samples.Length} samples, the model needs at least {model.Config.ReceptiveField}");
+                    good.Add((wav, samples));
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+                {
+                    Fail(wav, e.Message);
+                    failures++;
+                }
+            }
+            if (good.Count == 0) continue;
+            var states = model.Embed(good.Select(g => g.Samples).ToList(), batchSize);
             try
             {
-                for (var i = 0; i < chunk.Length; i++)
+                for (var i = 0; i < good.Count; i++)
                 {
-                    var path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(chunk[i]) + ".npy");
+                    var path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(good[i].Wav) + ".npy");
                     var state = states[i];
                     NpyWriter.WriteFloat32(path, state.data<float>().ToArray(), state.shape);
                     _out.WriteLine($"{path}: {state.shape[0]} frames x {state.shape[1]}");
@@ -79,6 +96,8 @@ internal sealed class EmbedCommand : SermtlCommand
                 foreach (var s in states) s.Dispose();
             }
         }
-        return ExitCodes.Success;
+        return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
     }
+
+    private void Fail(string file, string message) => FileErrors.Report(_err, "embed", file, message);
 }

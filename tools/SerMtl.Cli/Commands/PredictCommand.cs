@@ -153,12 +153,7 @@ internal sealed class PredictCommand : SermtlCommand
         return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
     }
 
-    private void Fail(string file, string message)
-    {
-        // The reader's messages usually start with the path already; don't say it twice.
-        var text = message.StartsWith(file, StringComparison.Ordinal) ? message : $"{file}: {message}";
-        _err.WriteLine($"sermtl predict: {text.ReplaceLineEndings(" ")}");
-    }
+    private void Fail(string file, string message) => FileErrors.Report(_err, "predict", file, message);
 
     private void WriteTable(List<(string File, EmotionPrediction Prediction)> results)
     {
