@@ -165,6 +165,22 @@ public sealed class PredictCommandTests(SavedModelFixture model) : IClassFixture
         Assert.Contains("CUDA is not available", e);
     }
 
+    [Fact]
+    public void TruncatedWav_IsPredictedFromWhatIsThere_WithAWarningNamingTheMissingBytes()
+    {
+        var whole = File.ReadAllBytes(Wav("b"));
+        var cut = Path.Combine(_scratch, "cut.wav");
+        File.WriteAllBytes(cut, whole[..^4000]);
+
+        var (exit, stdout, stderr) = Run("--model", model.Directory, "--json", cut);
+
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Contains($"sermtl predict: warning: {cut}: truncated: the data chunk declares", stderr);
+        Assert.Contains("4000 bytes are missing", stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Contains("4000 bytes are missing", json.RootElement[0].GetProperty("warnings")[0].GetString());
+    }
+
     [Theory]
     [InlineData("--json", "--csv")]
     [InlineData("--device", "gpu")]

@@ -27,6 +27,9 @@ public sealed record EmotionPrediction(
     /// the duration-weighted mean of the windows'. Empty for a classifier.
     /// </summary>
     public IReadOnlyDictionary<string, float> Scores { get; init; } = EmptyScores.Instance;
+
+    /// <summary>What the input's reader accepted but reported, each naming the file (e.g. a truncated WAV read as far as it goes).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 /// <summary>An empty label → value map.</summary>

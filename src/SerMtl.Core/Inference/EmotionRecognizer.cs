@@ -146,7 +146,7 @@ public sealed class EmotionRecognizer : IDisposable
         ArgumentNullException.ThrowIfNull(wav);
         name ??= "stream";
         var clip = WavReader.Read(wav, name);
-        return Run([Prepare(name, clip.Samples, clip.SampleRate, isFile: true)])[0];
+        return Run([Prepare(name, clip.Samples, clip.SampleRate, isFile: true) with { Warnings = clip.Warnings }])[0];
     }
 
     /// <summary>Predicts the emotion and transcript of mono samples in [-1, 1] at <paramref name="sampleRate"/> Hz (resampled when it is not <see cref="SampleRate"/>).</summary>
@@ -211,7 +211,11 @@ public sealed class EmotionRecognizer : IDisposable
     }
 
     /// <summary>A recording at the model's rate, named for errors, with its original duration.</summary>
-    private sealed record Input(string Name, float[] Samples, TimeSpan Duration);
+    private sealed record Input(string Name, float[] Samples, TimeSpan Duration)
+    {
+        /// <summary>What the WAV reader accepted but reported (a truncated file, ...).</summary>
+        public IReadOnlyList<string> Warnings { get; init; } = [];
+    }
 
     /// <summary>A stretch of one input the model runs on: the whole recording or one window of it.</summary>
     private readonly record struct Segment(int Input, int Start, int Length);
@@ -222,7 +226,7 @@ public sealed class EmotionRecognizer : IDisposable
     private Input FromFile(string path)
     {
         var clip = WavReader.Read(path);
-        return Prepare(path, clip.Samples, clip.SampleRate, isFile: true);
+        return Prepare(path, clip.Samples, clip.SampleRate, isFile: true) with { Warnings = clip.Warnings };
     }
 
     private Input Prepare(string name, float[] samples, int sampleRate, bool isFile)
@@ -328,7 +332,7 @@ public sealed class EmotionRecognizer : IDisposable
         if (segments.Count == 1)
         {
             var (label, probabilities, scores) = Read(results[0].Probabilities);
-            return new EmotionPrediction(label, probabilities, Decode(results[0].FrameIds), input.Duration, []) { Scores = scores };
+            return new EmotionPrediction(label, probabilities, Decode(results[0].FrameIds), input.Duration, []) { Scores = scores, Warnings = input.Warnings };
         }
 
         var windows = new EmotionWindow[segments.Count];
@@ -348,7 +352,7 @@ public sealed class EmotionRecognizer : IDisposable
         var frameIds = new long[segments.Count][];
         for (var w = 0; w < segments.Count; w++) frameIds[w] = results[w].FrameIds;
         var stitched = vocabulary is null ? [] : Windowing.Stitch(segments.Select(s => (s.Start, s.Length)).ToList(), frameIds, _samplesPerFrame, _receptiveField);
-        return new EmotionPrediction(aggregateLabel, aggregate, Decode(stitched), input.Duration, windows) { Scores = aggregateScores };
+        return new EmotionPrediction(aggregateLabel, aggregate, Decode(stitched), input.Duration, windows) { Scores = aggregateScores, Warnings = input.Warnings };
     }
 
     /// <summary>cpu (or null), cuda or cuda:N as a torch device.</summary>

@@ -20,10 +20,14 @@ internal sealed class WavParser
     private readonly long? _length; // bytes from _origin to the end of the stream, when the stream can tell
     private long _position;         // bytes consumed from _origin
 
-    public WavParser(Stream stream, string name)
+    private readonly bool _strict;
+    private readonly List<string> _warnings = [];
+
+    public WavParser(Stream stream, string name, bool strict = false)
     {
         _stream = stream;
         _name = name;
+        _strict = strict;
         if (stream.CanSeek)
         {
             _origin = stream.Position;
@@ -101,8 +105,16 @@ internal sealed class WavParser
                 // the audio then runs to the end of the stream.
                 var runsToEnd = size == SizePlaceholder || (size == 0 && riffSizeLies);
                 long? dataBytes = runsToEnd ? remaining : size;
-                if (!runsToEnd && remaining is { } r && size > r)
-                    throw Fail($"is truncated: the data chunk declares {size} bytes but only {r} remain");
+                var truncated = !runsToEnd && remaining is { } r0 && size > r0;
+                if (truncated && _strict)
+                    throw Fail($"is truncated: the data chunk declares {size} bytes but only {remaining} remain");
+                if (truncated)
+                {
+                    // Read what is there (whole frames), as sox and Python's wave do, and say what was missing.
+                    _warnings.Add($"{_name}: truncated: the data chunk declares {size} bytes but only {remaining} remain; {size - remaining} bytes are missing, the frames that are there were read");
+                    dataBytes = remaining;
+                    runsToEnd = true; // nothing follows the cut-off data
+                }
                 if (format is null)
                 {
                     if (!_stream.CanSeek)
@@ -137,7 +149,7 @@ internal sealed class WavParser
             _position = deferredDataOffset;
             samples = ReadSamples(format, deferredDataBytes);
         }
-        return new AudioClip(samples, format.SampleRate);
+        return new AudioClip(samples, format.SampleRate) { Warnings = _warnings };
     }
 
     /// <summary>
@@ -177,7 +189,11 @@ internal sealed class WavParser
                 // End of stream. With a declared size this is truncation (seekable streams were checked up
                 // front, so only a non-seekable stream gets here); a run-to-end data chunk just ends.
                 if (frames is not null)
-                    throw Fail($"is truncated: the data chunk declares {dataBytes} bytes but the stream ended after {done * align + bytes % align}");
+                {
+                    var got = done * align + bytes % align;
+                    if (_strict) throw Fail($"is truncated: the data chunk declares {dataBytes} bytes but the stream ended after {got}");
+                    _warnings.Add($"{_name}: truncated: the data chunk declares {dataBytes} bytes but the stream ended after {got}; {dataBytes - got} bytes are missing, the frames that are there were read");
+                }
                 break;
             }
         }

@@ -5,12 +5,12 @@ namespace SerMtl.Data.Tests.Audio;
 
 public class WavReaderTests
 {
-    private static AudioClip Read(byte[] bytes, bool seekable = true) =>
-        WavReader.Read(seekable ? new MemoryStream(bytes) : new TrickleStream(bytes), "test.wav");
+    private static AudioClip Read(byte[] bytes, bool seekable = true, bool strict = false) =>
+        WavReader.Read(seekable ? new MemoryStream(bytes) : new TrickleStream(bytes), "test.wav", new WavReadOptions { Strict = strict });
 
-    private static InvalidDataException ReadFails(byte[] bytes, bool seekable = true)
+    private static InvalidDataException ReadFails(byte[] bytes, bool seekable = true, bool strict = false)
     {
-        var e = Assert.Throws<InvalidDataException>(() => Read(bytes, seekable));
+        var e = Assert.Throws<InvalidDataException>(() => Read(bytes, seekable, strict));
         Assert.StartsWith("test.wav: ", e.Message);
         return e;
     }
@@ -436,28 +436,55 @@ public class WavReaderTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Read_DataChunkCutShort_SaysTruncated(bool seekable)
+    public void Read_DataChunkCutShort_ReadsWhatIsThereAndWarns_StrictRefuses(bool seekable)
     {
         var builder = WavBuilder.For(WavSampleType.S16);
         builder.DataSize = 1000;
         builder.RiffSize = 1036;
-        var e = ReadFails(builder.Build(WavBuilder.Encode(WavSampleType.S16, 1, 2, 3)), seekable);
+        var bytes = builder.Build(WavBuilder.Encode(WavSampleType.S16, 1, 2, 3));
+
+        var clip = Read(bytes, seekable);
+        Assert.Equal(new[] { 1f, 2f, 3f }.Select(v => v / 32768f), clip.Samples);
+        var warning = Assert.Single(clip.Warnings);
+        Assert.StartsWith("test.wav: truncated: the data chunk declares 1000 bytes", warning);
+        Assert.Contains("994 bytes are missing", warning);
+
+        var e = ReadFails(bytes, seekable, strict: true);
         Assert.Contains("truncated", e.Message);
         Assert.Contains("1000 bytes", e.Message);
+    }
+
+    [Fact]
+    public void Read_RecordingCutInsideItsDataChunk_ReadsTheFramesThere()
+    {
+        // The case: a data chunk declaring 38400 bytes (1.2 s of 16-bit mono) of which 34028 remain.
+        var samples = Enumerable.Range(0, 19200).Select(i => MathF.Sin(i * 0.01f) * 0.5f).ToArray();
+        var whole = WavBuilder.Pcm16Mono(samples);
+        var cut = whole[..(44 + 34028)];
+
+        var clip = Read(cut);
+
+        Assert.Equal(17014, clip.Samples.Length);
+        Assert.Equal(Read(whole).Samples[..17014], clip.Samples);
+        Assert.Contains("declares 38400 bytes but only 34028 remain; 4372 bytes are missing", Assert.Single(clip.Warnings));
+        Assert.Empty(Read(whole).Warnings);
     }
 
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Read_LyingHugeDataSize_FailsWithoutAllocatingIt(bool seekable)
+    public void Read_LyingHugeDataSize_ReadsTheFrameThereWithoutAllocatingTheClaim(bool seekable)
     {
         var builder = WavBuilder.For(WavSampleType.F64, 8);
-        builder.DataSize = 0x7FFFFFF0; // ~2 GiB claimed, 64 bytes present
+        builder.DataSize = 0x7FFFFFF0; // ~2 GiB claimed, 64 bytes (one 8-channel frame) present
+        var bytes = builder.Build(new byte[64]);
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var e = ReadFails(builder.Build(new byte[64]), seekable);
+        var clip = Read(bytes, seekable);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Contains("truncated", e.Message);
+        Assert.Single(clip.Samples);
+        Assert.Contains("truncated", Assert.Single(clip.Warnings));
         Assert.True(allocated < 16 << 20, $"allocated {allocated} bytes for a 0.1 KB file");
+        Assert.Contains("truncated", ReadFails(bytes, seekable, strict: true).Message);
     }
 
     [Fact]

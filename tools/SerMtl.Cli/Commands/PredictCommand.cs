@@ -145,6 +145,8 @@ internal sealed class PredictCommand : SermtlCommand
             if (progress) _err.Write($"\rpredict: {done}/{files.Count} files");
         }
         if (progress) _err.Write("\r\x1b[K");
+        foreach (var (_, prediction) in results)
+            foreach (var warning in prediction.Warnings) _err.WriteLine($"sermtl predict: warning: {warning}");
 
         if (json) WriteJson(results);
         else if (csv) WriteCsv(results, recognizer.Labels, recognizer.IsRegression);
@@ -206,6 +208,12 @@ internal sealed class PredictCommand : SermtlCommand
                 w.WriteString("label", p.Label);
                 WriteProbabilities(w, p.Probabilities);
                 if (p.Scores.Count > 0) WriteProbabilities(w, p.Scores, "scores");
+                if (p.Warnings.Count > 0)
+                {
+                    w.WriteStartArray("warnings");
+                    foreach (var warning in p.Warnings) w.WriteStringValue(warning);
+                    w.WriteEndArray();
+                }
                 w.WriteString("transcript", p.Transcript);
                 w.WriteNumber("duration_seconds", Math.Round(p.Duration.TotalSeconds, 4));
                 if (p.Windows.Count > 0)
