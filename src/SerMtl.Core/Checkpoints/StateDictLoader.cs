@@ -29,9 +29,23 @@ internal static class StateDictLoader
                 throw new InvalidDataException($"{source}: tensor '{key}' has shape [{string.Join(", ", src.shape)}], expected [{string.Join(", ", dst.shape)}]");
             if (dst.is_floating_point() && !src.is_floating_point())
                 throw new InvalidDataException($"{source}: tensor '{key}' has dtype {src.dtype}, expected floating-point data for a {dst.dtype} entry");
+            CheckFinite(src, key, source);
         }
         using var _ = no_grad();
         foreach (var (key, dst) in target)
             dst.copy_(stateDict[key].to(dst.dtype, dst.device));
+    }
+
+    /// <summary>
+    /// Refuses a floating-point tensor holding NaN or infinity: such a model would load and then answer every input
+    /// with NaN (or a confident label computed from one), so the error names the tensor instead.
+    /// </summary>
+    public static void CheckFinite(Tensor tensor, string key, string source)
+    {
+        if (!tensor.is_floating_point() || tensor.numel() == 0) return;
+        using var scope = NewDisposeScope();
+        var bad = tensor.isfinite().logical_not().sum().item<long>();
+        if (bad > 0)
+            throw new InvalidDataException($"{source}: tensor '{key}' holds {bad} NaN or infinite value(s) of {tensor.numel()}; the checkpoint is corrupt or was saved after training diverged");
     }
 }

@@ -29,6 +29,7 @@ namespace SerMtl.Inference;
 public sealed class EmotionRecognizer : IDisposable
 {
     private const double MaxOverlapSeconds = 1.0;
+    private const float SilencePeak = 1e-6f; // -120 dBFS
 
     private readonly RecognizerModel _model;
     private readonly object _forwardLock = new();
@@ -146,7 +147,7 @@ public sealed class EmotionRecognizer : IDisposable
         ArgumentNullException.ThrowIfNull(wav);
         name ??= "stream";
         var clip = WavReader.Read(wav, name);
-        return Run([Prepare(name, clip.Samples, clip.SampleRate, isFile: true) with { Warnings = clip.Warnings }])[0];
+        return Run([Prepare(name, clip.Samples, clip.SampleRate, isFile: true, clip.Warnings)])[0];
     }
 
     /// <summary>Predicts the emotion and transcript of mono samples in [-1, 1] at <paramref name="sampleRate"/> Hz (resampled when it is not <see cref="SampleRate"/>).</summary>
@@ -163,7 +164,7 @@ public sealed class EmotionRecognizer : IDisposable
     public EmotionPrediction Predict(AudioClip clip)
     {
         ArgumentNullException.ThrowIfNull(clip);
-        return Run([Prepare("clip", clip.Samples, clip.SampleRate, isFile: false)])[0];
+        return Run([Prepare("clip", clip.Samples, clip.SampleRate, isFile: false, clip.Warnings)])[0];
     }
 
     /// <summary>
@@ -194,7 +195,7 @@ public sealed class EmotionRecognizer : IDisposable
         for (var i = 0; i < inputs.Length; i++)
         {
             var clip = clips[i] ?? throw new ArgumentException($"clip {i} is null", nameof(clips));
-            inputs[i] = Prepare($"clip {i}", clip.Samples, clip.SampleRate, isFile: false);
+            inputs[i] = Prepare($"clip {i}", clip.Samples, clip.SampleRate, isFile: false, clip.Warnings);
         }
         return Run(inputs);
     }
@@ -226,14 +227,14 @@ public sealed class EmotionRecognizer : IDisposable
     private Input FromFile(string path)
     {
         var clip = WavReader.Read(path);
-        return Prepare(path, clip.Samples, clip.SampleRate, isFile: true) with { Warnings = clip.Warnings };
+        return Prepare(path, clip.Samples, clip.SampleRate, isFile: true, clip.Warnings);
     }
 
-    private Input Prepare(string name, float[] samples, int sampleRate, bool isFile)
+    private Input Prepare(string name, float[] samples, int sampleRate, bool isFile, IReadOnlyList<string>? readerWarnings = null)
     {
         if (sampleRate <= 0) throw new ArgumentException($"{name}: sample rate must be positive, got {sampleRate}");
         var atModelRate = AudioLoader.Resample(new AudioClip(samples, sampleRate), _sampleRate);
-        return Check(new Input(name, atModelRate, Seconds(samples.Length, sampleRate)), isFile);
+        return Check(new Input(name, atModelRate, Seconds(samples.Length, sampleRate)) { Warnings = readerWarnings ?? [] }, isFile);
     }
 
     /// <summary>Rejects what the model cannot run: files get <see cref="InvalidDataException"/>, in-memory samples <see cref="ArgumentException"/>.</summary>
@@ -245,7 +246,16 @@ public sealed class EmotionRecognizer : IDisposable
         else if (n < _receptiveField)
             problem = $"{input.Name}: {Describe(n, _sampleRate)} is shorter than the model's receptive field of {Describe(_receptiveField, _sampleRate)}";
         else if (!AllFinite(input.Samples)) problem = $"{input.Name}: the audio holds NaN or infinite samples";
-        if (problem is null) return input;
+        if (problem is null)
+        {
+            // Silence (or channels that cancel when mixed to mono) still gets a label; say that it means nothing.
+            var peak = 0f;
+            foreach (var v in input.Samples) peak = Math.Max(peak, Math.Abs(v));
+            return peak >= SilencePeak ? input : input with
+            {
+                Warnings = [.. input.Warnings, $"{input.Name}: the audio is silent after mixing to mono (peak {peak:G2}, below {SilencePeak:G1}); the prediction says nothing about it"],
+            };
+        }
         throw isFile ? new InvalidDataException(problem) : new ArgumentException(problem);
     }
 

@@ -201,6 +201,7 @@ internal static class HeadConfig
             ?? throw new InvalidDataException($"{source}: the checkpoint has no '{key}' for its head");
         if (!tensor.shape.SequenceEqual(target.shape))
             throw new InvalidDataException($"{source}: '{key}' is [{string.Join(", ", tensor.shape)}], the config asks for [{string.Join(", ", target.shape)}]");
+        StateDictLoader.CheckFinite(tensor, key, source);
         target.copy_(tensor);
     }
 }
