@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using SerMtl.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -111,46 +109,19 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
     /// <c>id2label</c>, <c>classifier_proj_size</c> and <c>use_weighted_layer_sum</c> from <c>config.json</c>.
     /// </summary>
     /// <exception cref="InvalidDataException">The config names another architecture, or the head's tensors are missing or misshapen.</exception>
-    public static Wav2Vec2ForSequenceClassification FromPretrained(string directoryOrHubId, Wav2Vec2LoadOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(directoryOrHubId);
-        var directory = ModelLocator.Resolve(directoryOrHubId);
-        var configPath = Path.Combine(directory, "config.json");
-        var config = HeadConfig.Read(configPath);
-        if (config["architectures"] is JsonArray architectures && !architectures.Any(a => Architectures.Contains(a?.ToString())))
-            throw new InvalidDataException($"{configPath}: architectures [{string.Join(", ", architectures)}] includes neither {string.Join(" nor ", Architectures)}");
-        var labels = HeadConfig.Labels(config, configPath);
-        var projectionSize = config["classifier_proj_size"]?.GetValue<int>() ?? 256;
-        var weighted = config["use_weighted_layer_sum"]?.GetValue<bool>() ?? false;
-
-        var backbone = Wav2Vec2Model.FromPretrained(directory, options, HeadKeys.SelectMany(k => new[] { k, "wav2vec2." + k, "hubert." + k }).ToArray(),
-            out var lmHead, out var head);
-        if (lmHead is not null)
-            foreach (var t in lmHead.Values) t.Dispose();
-        Wav2Vec2ForSequenceClassification? model = null;
-        try
-        {
-            model = new Wav2Vec2ForSequenceClassification(backbone, labels, projectionSize, weighted);
-            model.LoadHead(head, configPath);
-            if (options?.Device is { } device) _ = model.to(device);
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            if (model is null) backbone.Dispose();
-            model?.Dispose();
-            throw;
-        }
-        finally
-        {
-            foreach (var t in head.Values) t.Dispose();
-        }
-    }
+    public static Wav2Vec2ForSequenceClassification FromPretrained(string directoryOrHubId, Wav2Vec2LoadOptions? options = null) =>
+        HeadConfig.LoadTaskModel<Wav2Vec2ForSequenceClassification>(directoryOrHubId, options, Architectures, HeadKeys,
+            (config, configPath) =>
+            {
+                var labels = HeadConfig.Labels(config, configPath);
+                var projectionSize = config["classifier_proj_size"]?.GetValue<int>() ?? 256;
+                var weighted = config["use_weighted_layer_sum"]?.GetValue<bool>() ?? false;
+                return backbone => new Wav2Vec2ForSequenceClassification(backbone, labels, projectionSize, weighted);
+            },
+            (model, head, configPath) => model.LoadHead(head, configPath));
 
     private void LoadHead(Dictionary<string, Tensor> raw, string source)
     {
-        using var _ = no_grad();
         HeadConfig.Copy(raw, "projector.weight", _projector.weight!, source);
         HeadConfig.Copy(raw, "projector.bias", _projector.bias!, source);
         HeadConfig.Copy(raw, "classifier.weight", _classifier.weight!, source);

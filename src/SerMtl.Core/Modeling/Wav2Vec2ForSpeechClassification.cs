@@ -91,49 +91,24 @@ public sealed class Wav2Vec2ForSpeechClassification : nn.Module<Tensor, Tensor?,
     /// <c>pooling_mode</c> and <c>problem_type</c> from <c>config.json</c>.
     /// </summary>
     /// <exception cref="InvalidDataException">The config names another architecture, or the head's tensors are missing or misshapen.</exception>
-    public static Wav2Vec2ForSpeechClassification FromPretrained(string directoryOrHubId, Wav2Vec2LoadOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(directoryOrHubId);
-        var directory = ModelLocator.Resolve(directoryOrHubId);
-        var configPath = Path.Combine(directory, "config.json");
-        var config = HeadConfig.Read(configPath);
-        if (config["architectures"] is JsonArray architectures && !architectures.Any(a => a?.ToString() == Architecture))
-            throw new InvalidDataException($"{configPath}: architectures [{string.Join(", ", architectures)}] does not include {Architecture}");
-        var labels = HeadConfig.Labels(config, configPath);
-        var pooling = config["pooling_mode"]?.ToString() ?? "mean";
-        if (pooling is not ("mean" or "sum" or "max"))
-            throw new InvalidDataException($"{configPath}: pooling_mode '{pooling}' is not one of mean, sum, max");
-        var regression = config["problem_type"]?.ToString() == "regression";
-
-        var backbone = Wav2Vec2Model.FromPretrained(directory, options, HeadKeys, out var lmHead, out var head);
-        if (lmHead is not null)
-            foreach (var t in lmHead.Values) t.Dispose();
-        Wav2Vec2ForSpeechClassification? model = null;
-        try
-        {
-            model = new Wav2Vec2ForSpeechClassification(backbone, labels, pooling, regression);
-            using (no_grad())
+    public static Wav2Vec2ForSpeechClassification FromPretrained(string directoryOrHubId, Wav2Vec2LoadOptions? options = null) =>
+        HeadConfig.LoadTaskModel<Wav2Vec2ForSpeechClassification>(directoryOrHubId, options, [Architecture], HeadKeys,
+            (config, configPath) =>
+            {
+                var labels = HeadConfig.Labels(config, configPath);
+                var pooling = config["pooling_mode"]?.ToString() ?? "mean";
+                if (pooling is not ("mean" or "sum" or "max"))
+                    throw new InvalidDataException($"{configPath}: pooling_mode '{pooling}' is not one of mean, sum, max");
+                var regression = config["problem_type"]?.ToString() == "regression";
+                return backbone => new Wav2Vec2ForSpeechClassification(backbone, labels, pooling, regression);
+            },
+            (model, head, configPath) =>
             {
                 HeadConfig.Copy(head, "classifier.dense.weight", model._classifier.Dense.weight!, configPath);
                 HeadConfig.Copy(head, "classifier.dense.bias", model._classifier.Dense.bias!, configPath);
                 HeadConfig.Copy(head, "classifier.out_proj.weight", model._classifier.OutProj.weight!, configPath);
                 HeadConfig.Copy(head, "classifier.out_proj.bias", model._classifier.OutProj.bias!, configPath);
-            }
-            if (options?.Device is { } device) _ = model.to(device);
-            model.eval();
-            return model;
-        }
-        catch
-        {
-            if (model is null) backbone.Dispose();
-            model?.Dispose();
-            throw;
-        }
-        finally
-        {
-            foreach (var t in head.Values) t.Dispose();
-        }
-    }
+            });
 }
 
 /// <summary><c>dense</c> → tanh → <c>out_proj</c>, as the checkpoints' <c>classifier</c> (their dropout between the two acts only in training, which this head does not do).</summary>
@@ -164,9 +139,55 @@ internal sealed class DenseTanhHead : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>What the HF task heads read from config.json and the checkpoint.</summary>
+/// <summary>What the HF task heads read from config.json and the checkpoint, and how a task model is loaded.</summary>
 internal static class HeadConfig
 {
+    /// <summary>
+    /// Loads an HF task model from a directory or Hub id: checks that config.json's <c>architectures</c> names one of
+    /// <paramref name="architectures"/>, lets <paramref name="readConfig"/> read the head's settings (before the weights
+    /// are touched, so a bad config fails fast) and return how to build the model, loads the backbone keeping the
+    /// checkpoint's <paramref name="headKeys"/> (bare or under a <c>wav2vec2.</c> / <c>hubert.</c> prefix), builds the
+    /// model, copies its head with <paramref name="loadHead"/>, and moves it to the device in evaluation mode.
+    /// </summary>
+    public static T LoadTaskModel<T>(string directoryOrHubId, Wav2Vec2LoadOptions? options, IReadOnlyList<string> architectures,
+        IReadOnlyList<string> headKeys, Func<JsonObject, string, Func<Wav2Vec2Model, T>> readConfig, Action<T, Dictionary<string, Tensor>, string> loadHead)
+        where T : nn.Module
+    {
+        ArgumentNullException.ThrowIfNull(directoryOrHubId);
+        var directory = ModelLocator.Resolve(directoryOrHubId);
+        var configPath = Path.Combine(directory, "config.json");
+        var config = Read(configPath);
+        if (config["architectures"] is JsonArray listed && !listed.Any(a => architectures.Contains(a?.ToString())))
+            throw new InvalidDataException(architectures.Count == 1
+                ? $"{configPath}: architectures [{string.Join(", ", listed)}] does not include {architectures[0]}"
+                : $"{configPath}: architectures [{string.Join(", ", listed)}] includes neither {string.Join(" nor ", architectures)}");
+        var create = readConfig(config, configPath);
+
+        var keep = headKeys.SelectMany(k => new[] { k, "wav2vec2." + k, "hubert." + k }).ToArray();
+        var backbone = Wav2Vec2Model.FromPretrained(directory, options, keep, out var lmHead, out var head);
+        if (lmHead is not null)
+            foreach (var t in lmHead.Values) t.Dispose();
+        T? model = null;
+        try
+        {
+            model = create(backbone);
+            using (no_grad()) loadHead(model, head, configPath);
+            if (options?.Device is { } device) _ = model.to(device);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            if (model is null) backbone.Dispose();
+            model?.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var t in head.Values) t.Dispose();
+        }
+    }
+
     public static JsonObject Read(string configPath)
     {
         try

@@ -54,3 +54,40 @@ internal static class TensorAssert
         Assert.True(max <= tolerance, $"{what}: max abs diff {max:G4} > {tolerance:G4}");
     }
 }
+
+/// <summary>Task heads against the per-WAV reference outputs committed beside a fixture (<c>&lt;stem&gt;.logits</c> in expected.safetensors).</summary>
+internal static class HeadParity
+{
+    /// <summary>
+    /// Runs <paramref name="forward"/> on a.wav, b.wav and c.wav of <paramref name="folder"/> each alone and all in one
+    /// padded batch, and asserts every row matches its reference within <paramref name="tolerance"/>.
+    /// </summary>
+    public static void AloneAndBatched(string folder, FeatureExtractorConfig preprocessing, Func<WaveformBatch, Tensor> forward, double tolerance)
+    {
+        var expected = SafeTensors.Read(Path.Combine(folder, "expected.safetensors"));
+        try
+        {
+            string[] stems = ["a", "b", "c"];
+            var waveforms = stems.Select(s => AudioLoader.LoadMono(Path.Combine(folder, s + ".wav"))).ToArray();
+            var name = Path.GetFileName(folder);
+            using var _ = no_grad();
+            for (var i = 0; i < stems.Length; i++)
+            {
+                using var scope = NewDisposeScope();
+                using var alone = WaveformBatch.Create([waveforms[i]], preprocessing);
+                TensorAssert.Close(expected[stems[i] + ".logits"], forward(alone)[0], tolerance, $"{name}/{stems[i]}");
+            }
+            using (var scope = NewDisposeScope())
+            {
+                using var batch = WaveformBatch.Create(waveforms, preprocessing);
+                var outputs = forward(batch);
+                for (var i = 0; i < stems.Length; i++)
+                    TensorAssert.Close(expected[stems[i] + ".logits"], outputs[i], tolerance, $"{name}/{stems[i]} (batched)");
+            }
+        }
+        finally
+        {
+            foreach (var t in expected.Values) t.Dispose();
+        }
+    }
+}
