@@ -19,14 +19,16 @@ internal sealed record Wav2Vec2StateDict(
 /// <remarks>
 /// Handled: the <c>wav2vec2.</c> prefix of the task models (<c>Wav2Vec2ForCTC</c>, <c>ForPreTraining</c>,
 /// <c>ForSequenceClassification</c>), HuBERT's <c>hubert.</c> (<c>HubertForCTC</c>, <c>HubertForSequenceClassification</c>:
-/// the same backbone), or none (<c>Wav2Vec2Model</c>, <c>HubertModel</c>); weight norm stored by
+/// the same backbone), WavLM's <c>wavlm.</c>, or none (<c>Wav2Vec2Model</c>, <c>HubertModel</c>, <c>WavLMModel</c>); weight norm stored by
 /// <c>torch.nn.utils.parametrizations.weight_norm</c> (<c>parametrizations.weight.original0/1</c>) or the legacy
 /// hook (<c>weight_g</c>/<c>weight_v</c>). Returned tensors are the input tensors (not copies).
 /// </remarks>
 internal static class Wav2Vec2KeyMap
 {
     private const string Prefix = "wav2vec2.";
-    private const string HubertPrefix = "hubert.";
+
+    /// <summary>The backbone prefixes of HF's task models: wav2vec2, HuBERT and WavLM.</summary>
+    internal static readonly string[] BackbonePrefixes = [Prefix, "hubert.", "wavlm."];
     private const string LmHeadPrefix = "lm_head.";
 
     // Top-level modules of other HF wav2vec2 / HuBERT models that a backbone (plus CTC head) does not use.
@@ -55,8 +57,8 @@ internal static class Wav2Vec2KeyMap
                 (lmHead ??= new(StringComparer.Ordinal))[key[LmHeadPrefix.Length..]] = tensor;
                 continue;
             }
-            // HuBERT task models (HubertForCTC, HubertForSequenceClassification) spell the backbone "hubert.".
-            var prefix = key.StartsWith(HubertPrefix, StringComparison.Ordinal) ? HubertPrefix : Prefix;
+            // HuBERT and WavLM task models (HubertForCTC, WavLMForSequenceClassification, ...) spell the backbone "hubert." / "wavlm.".
+            var prefix = BackbonePrefixes.FirstOrDefault(p => key.StartsWith(p, StringComparison.Ordinal)) ?? Prefix;
             var hasPrefix = key.StartsWith(prefix, StringComparison.Ordinal);
             var k = hasPrefix ? key[prefix.Length..] : key;
             if (SkippedPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal)) || SkippedKeys.Contains(k))

@@ -10,7 +10,7 @@ namespace SerMtl.Modeling;
 /// <c>x = LN(x + drop(attn(x))); x = LN_final(x + ff(x))</c>. Pre-LN (<c>Wav2Vec2EncoderLayerStableLayerNorm</c>):
 /// <c>x = x + drop(attn(LN(x))); x = x + ff(LN_final(x))</c>.
 /// </summary>
-internal sealed class EncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class EncoderLayer : nn.Module<Tensor, Tensor?, Tensor?, Tensor>
 {
     [ComponentName(Name = "attention")]
     private readonly SelfAttention _attention;
@@ -27,9 +27,11 @@ internal sealed class EncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
     private readonly bool _preLayerNorm;
     private readonly double _hiddenDropout;
 
-    public EncoderLayer(Wav2Vec2Config config) : base(nameof(EncoderLayer))
+    /// <param name="config">The architecture.</param>
+    /// <param name="first">Whether this is the first layer, which holds WavLM's relative position table.</param>
+    public EncoderLayer(Wav2Vec2Config config, bool first = false) : base(nameof(EncoderLayer))
     {
-        _attention = new SelfAttention(config);
+        _attention = new SelfAttention(config, holdsPositionTable: first);
         _layerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         _feedForward = new FeedForward(config);
         _finalLayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
@@ -38,19 +40,19 @@ internal sealed class EncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>x: [B, T, H]; attendable: [B, 1, 1, T] bool or null. Returns [B, T, H].</summary>
-    public override Tensor forward(Tensor x, Tensor? attendable)
+    /// <summary>x: [B, T, H]; attendable: [B, 1, 1, T] bool or null; positionBias: WavLM's [heads, T, T] or null. Returns [B, T, H].</summary>
+    public override Tensor forward(Tensor x, Tensor? attendable, Tensor? positionBias)
     {
         using var scope = NewDisposeScope();
         Tensor y;
         if (_preLayerNorm)
         {
-            y = x + nn.functional.dropout(_attention.call(_layerNorm.call(x), attendable), _hiddenDropout, training);
+            y = x + nn.functional.dropout(_attention.call(_layerNorm.call(x), attendable, positionBias), _hiddenDropout, training);
             y = y + _feedForward.call(_finalLayerNorm.call(y));
         }
         else
         {
-            y = _layerNorm.call(x + nn.functional.dropout(_attention.call(x, attendable), _hiddenDropout, training));
+            y = _layerNorm.call(x + nn.functional.dropout(_attention.call(x, attendable, positionBias), _hiddenDropout, training));
             y = _finalLayerNorm.call(y + _feedForward.call(y));
         }
         return y.MoveToOuterDisposeScope();
@@ -70,5 +72,9 @@ internal sealed class EncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
             norm.weight!.fill_(1);
             norm.bias!.zero_();
         }
+        _attention.ResetRelativeParameters(initializerRange);
     }
+
+    /// <summary>WavLM's relative position bias [heads, T, T]; only the first layer holds its table.</summary>
+    public Tensor PositionBias(long frames, Device device) => _attention.PositionBias(frames, device);
 }

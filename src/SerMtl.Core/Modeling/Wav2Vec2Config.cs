@@ -180,9 +180,39 @@ public sealed record Wav2Vec2Config
     [JsonPropertyName("add_adapter")]
     public bool AddAdapter { get; init; }
 
-    /// <summary>Always <c>"wav2vec2"</c>: written so HF tooling recognises the file.</summary>
+    /// <summary>
+    /// The backbone family (<c>model_type</c>): <c>"wav2vec2"</c> (the default), <c>"hubert"</c> (the same network,
+    /// trained differently) or <c>"wavlm"</c> (wav2vec 2.0 with a gated relative position bias in every attention
+    /// layer, see <see cref="NumBuckets"/>).
+    /// </summary>
     [JsonPropertyName("model_type")]
-    public string ModelType => "wav2vec2";
+    public string ModelType { get; init; } = Wav2Vec2Type;
+
+    /// <summary>WavLM's relative position buckets (<c>num_buckets</c>); null reads as HF's default, 320. Unused by other backbones.</summary>
+    [JsonPropertyName("num_buckets")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? NumBuckets { get; init; }
+
+    /// <summary>The offset at which WavLM's last bucket starts (<c>max_bucket_distance</c>); null reads as HF's default, 800.</summary>
+    [JsonPropertyName("max_bucket_distance")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxBucketDistance { get; init; }
+
+    internal const string Wav2Vec2Type = "wav2vec2";
+    internal const string HubertType = "hubert";
+    internal const string WavLMType = "wavlm";
+
+    /// <summary>Whether the attention layers carry WavLM's gated relative position bias.</summary>
+    [JsonIgnore]
+    internal bool IsWavLM => ModelType == WavLMType;
+
+    /// <summary>The bucket count in force (HF's default when unset).</summary>
+    [JsonIgnore]
+    internal int RelativeBuckets => NumBuckets ?? 320;
+
+    /// <summary>The bucket distance in force (HF's default when unset).</summary>
+    [JsonIgnore]
+    internal int RelativeBucketDistance => MaxBucketDistance ?? 800;
 
     /// <summary>Number of feature-encoder convolutions (<c>num_feat_extract_layers</c>, written for HF; derived from <see cref="ConvDim"/>).</summary>
     [JsonPropertyName("num_feat_extract_layers")]
@@ -294,6 +324,15 @@ public sealed record Wav2Vec2Config
         if (!Enum.IsDefined(FeatExtractActivation)) errors.Add($"feat_extract_activation has unknown value {(int)FeatExtractActivation}");
         if (!Enum.IsDefined(HiddenAct)) errors.Add($"hidden_act has unknown value {(int)HiddenAct}");
         if (AddAdapter) errors.Add("add_adapter is true: the encoder adapter is not supported");
+        if (ModelType is not (Wav2Vec2Type or HubertType or WavLMType))
+            errors.Add($"model_type '{ModelType}' is not supported (wav2vec2, hubert and wavlm are)");
+        if (IsWavLM)
+        {
+            // A bucket count below 4 leaves no logarithmic range (half per direction, half of that exact).
+            if (RelativeBuckets < 4 || RelativeBuckets > MaxWidth) errors.Add($"num_buckets must be in [4, {MaxWidth}], found {RelativeBuckets}");
+            if (RelativeBucketDistance <= RelativeBuckets / 4 || RelativeBucketDistance > 1 << 24)
+                errors.Add($"max_bucket_distance must be in ({RelativeBuckets / 4}, {1 << 24}] (above the exact range of num_buckets / 4 offsets), found {RelativeBucketDistance}");
+        }
         if (errors.Count > 0)
             throw new ArgumentException("invalid wav2vec2 config: " + string.Join("; ", errors));
     }

@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 namespace SerMtl.Modeling;
 
 /// <summary>
-/// HF <c>encoder</c>: positional convolution, <c>layer_norm</c> and the transformer layers. Post-LN
+/// HF <c>encoder</c>: positional convolution, <c>layer_norm</c> and the transformer layers (WavLM's with their relative
+/// position bias). Post-LN
 /// (<c>do_stable_layer_norm: false</c>): x + pos(x), layer norm, dropout, layers. Pre-LN (<c>true</c>):
 /// x + pos(x), dropout, layers, final layer norm.
 /// </summary>
@@ -24,12 +25,14 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
     private readonly bool _preLayerNorm;
     private readonly double _hiddenDropout;
     private readonly double _layerDrop;
+    private readonly bool _wavLM;
 
     public Wav2Vec2Encoder(Wav2Vec2Config config) : base(nameof(Wav2Vec2Encoder))
     {
         _posConvEmbed = new PositionalConvEmbedding(config);
         _layerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        _layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new EncoderLayer(config)).ToArray());
+        _layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new EncoderLayer(config, first: i == 0)).ToArray());
+        _wavLM = config.IsWavLM;
         _preLayerNorm = config.DoStableLayerNorm;
         _hiddenDropout = config.HiddenDropout;
         _layerDrop = config.LayerDrop;
@@ -64,14 +67,19 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
         x = x + _posConvEmbed.call(x);
         if (!_preLayerNorm) x = _layerNorm.call(x);
         x = nn.functional.dropout(x, _hiddenDropout, training);
-        foreach (var layer in _layers)
+        // WavLM: the first layer's table gives one relative position bias that every layer gates (padded keys are
+        // masked, so a padded utterance sees the bias it sees alone: it depends on offsets only).
+        var positionBias = _wavLM && _layers.Count > 0 ? _layers[0].PositionBias(x.shape[1], x.device) : null;
+        for (var i = 0; i < _layers.Count; i++)
         {
+            var layer = _layers[i];
             states?.Add(x.alias().MoveToOuterDisposeScope());
-            // LayerDrop: in training, skip the whole layer with probability p (drawn from torch's generator).
-            if (training && _layerDrop > 0 && rand(1).item<float>() < _layerDrop) continue;
+            // LayerDrop: in training, skip the whole layer with probability p (drawn from torch's generator); as in
+            // HF, never WavLM's first layer.
+            if (training && _layerDrop > 0 && !(_wavLM && i == 0) && rand(1).item<float>() < _layerDrop) continue;
             x = GradientCheckpointing && x.requires_grad && is_grad_enabled()
-                ? RecomputedLayer.Apply(layer, x, attendable)
-                : layer.call(x, attendable);
+                ? RecomputedLayer.Apply(layer, x, attendable, positionBias)
+                : layer.call(x, attendable, positionBias);
         }
         if (_preLayerNorm) x = _layerNorm.call(x);
         states?.Add(x.alias().MoveToOuterDisposeScope());

@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 namespace SerMtl.Modeling;
 
 /// <summary>
-/// HuggingFace's <c>Wav2Vec2ForSequenceClassification</c> (and <c>HubertForSequenceClassification</c>, the same model
-/// on a HuBERT backbone), the head of most speech emotion checkpoints on the Hub (e.g.
+/// HuggingFace's <c>Wav2Vec2ForSequenceClassification</c> (and <c>HubertForSequenceClassification</c> /
+/// <c>WavLMForSequenceClassification</c>, the same head on a HuBERT or WavLM backbone), the head of most speech emotion checkpoints on the Hub (e.g.
 /// <c>superb/wav2vec2-base-superb-er</c>, <c>superb/hubert-large-superb-er</c>): the hidden states — every layer's input and the last state, mixed by
 /// the softmax of <c>layer_weights</c> when <c>use_weighted_layer_sum</c> is set, else the last hidden state — go
 /// through <c>projector</c> frame by frame, are averaged over each utterance's valid frames, and
@@ -25,8 +25,11 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
     /// <summary>HuBERT's name for the same model (the backbone under <c>hubert.</c>), e.g. <c>superb/hubert-large-superb-er</c>.</summary>
     public const string HubertArchitecture = "HubertForSequenceClassification";
 
+    /// <summary>WavLM's name for the same model (the backbone under <c>wavlm.</c>).</summary>
+    public const string WavLMArchitecture = "WavLMForSequenceClassification";
+
     /// <summary>The <c>architectures</c> entries this class loads.</summary>
-    public static IReadOnlyList<string> Architectures { get; } = [Architecture, HubertArchitecture];
+    public static IReadOnlyList<string> Architectures { get; } = [Architecture, HubertArchitecture, WavLMArchitecture];
 
     private static readonly string[] HeadKeys = ["projector.weight", "projector.bias", "classifier.weight", "classifier.bias", "layer_weights"];
 

@@ -146,7 +146,7 @@ internal static class HeadConfig
     /// Loads an HF task model from a directory or Hub id: checks that config.json's <c>architectures</c> names one of
     /// <paramref name="architectures"/>, lets <paramref name="readConfig"/> read the head's settings (before the weights
     /// are touched, so a bad config fails fast) and return how to build the model, loads the backbone keeping the
-    /// checkpoint's <paramref name="headKeys"/> (bare or under a <c>wav2vec2.</c> / <c>hubert.</c> prefix), builds the
+    /// checkpoint's <paramref name="headKeys"/> (bare or under a <c>wav2vec2.</c> / <c>hubert.</c> / <c>wavlm.</c> prefix), builds the
     /// model, copies its head with <paramref name="loadHead"/>, and moves it to the device in evaluation mode.
     /// </summary>
     public static T LoadTaskModel<T>(string directoryOrHubId, Wav2Vec2LoadOptions? options, IReadOnlyList<string> architectures,
@@ -163,7 +163,7 @@ internal static class HeadConfig
                 : $"{configPath}: architectures [{string.Join(", ", listed)}] includes neither {string.Join(" nor ", architectures)}");
         var create = readConfig(config, configPath);
 
-        var keep = headKeys.SelectMany(k => new[] { k, "wav2vec2." + k, "hubert." + k }).ToArray();
+        var keep = headKeys.SelectMany(k => Wav2Vec2KeyMap.BackbonePrefixes.Select(p => p + k).Prepend(k)).ToArray();
         var backbone = Wav2Vec2Model.FromPretrained(directory, options, keep, out var lmHead, out var head);
         if (lmHead is not null)
             foreach (var t in lmHead.Values) t.Dispose();
@@ -218,7 +218,7 @@ internal static class HeadConfig
     /// <summary>Copies checkpoint tensor <paramref name="key"/> (any task-model prefix) into <paramref name="target"/>, checking its shape.</summary>
     public static void Copy(Dictionary<string, Tensor> raw, string key, Tensor target, string source)
     {
-        var tensor = raw.GetValueOrDefault(key) ?? raw.GetValueOrDefault("wav2vec2." + key) ?? raw.GetValueOrDefault("hubert." + key)
+        var tensor = raw.GetValueOrDefault(key) ?? Wav2Vec2KeyMap.BackbonePrefixes.Select(p => raw.GetValueOrDefault(p + key)).FirstOrDefault(t => t is not null)
             ?? throw new InvalidDataException($"{source}: the checkpoint has no '{key}' for its head");
         if (!tensor.shape.SequenceEqual(target.shape))
             throw new InvalidDataException($"{source}: '{key}' is [{string.Join(", ", tensor.shape)}], the config asks for [{string.Join(", ", target.shape)}]");

@@ -313,9 +313,9 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     }
 
     /// <summary>
-    /// Refuses backbones this class would load wrongly: a <c>model_type</c> other than wav2vec2 or HuBERT (whose HF
-    /// model is wav2vec 2.0's with the <c>hubert.</c> prefix), HuBERT without the feature projection's layer norm, or
-    /// a batch-normed positional convolution.
+    /// Refuses backbones this class would load wrongly (the config has already refused a <c>model_type</c> other than
+    /// wav2vec2, HuBERT and WavLM): HuBERT without the feature projection's layer norm, or a batch-normed positional
+    /// convolution.
     /// </summary>
     private static void CheckBackboneKind(string configPath)
     {
@@ -328,9 +328,6 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
         {
             return; // FromJsonFile has already named what is wrong with it
         }
-        var modelType = json?["model_type"]?.ToString();
-        if (modelType is not (null or "wav2vec2" or "hubert"))
-            throw new InvalidDataException($"{configPath}: model_type '{modelType}' is not supported (wav2vec2 and hubert are){(modelType == "wavlm" ? "; WavLM's gated relative position bias is not implemented yet" : "")}");
         if (json?["feat_proj_layer_norm"]?.GetValueKind() == System.Text.Json.JsonValueKind.False)
             throw new InvalidDataException($"{configPath}: feat_proj_layer_norm is false (a feature projection without layer norm) and is not supported");
         if (json?["conv_pos_batch_norm"]?.GetValueKind() == System.Text.Json.JsonValueKind.True)

@@ -3,20 +3,23 @@ using SerMtl.Inference;
 
 namespace SerMtl.Tests.Inference;
 
-/// <summary>EmotionRecognizer running an HF Wav2Vec2ForSequenceClassification checkpoint (the fixtures' reference logits).</summary>
+/// <summary>EmotionRecognizer running HF Wav2Vec2ForSequenceClassification / WavLMForSequenceClassification checkpoints (the fixtures' reference logits).</summary>
 public sealed class SequenceClassifierRecognizerTests
 {
     private static string Folder => Path.Combine(TestPaths.Fixtures, "wav2vec2", "tiny-seqcls-group");
 
-    [Fact]
-    public void Predict_GivesTheSoftmaxOfTheReferenceLogits_AndNoTranscript()
+    [Theory]
+    [InlineData("wav2vec2/tiny-seqcls-group")]
+    [InlineData("wavlm/tiny-wavlm-seqcls")]
+    public void Predict_GivesTheSoftmaxOfTheReferenceLogits_AndNoTranscript(string fixture)
     {
-        using var recognizer = EmotionRecognizer.Load(Folder);
-        var expected = SafeTensors.Read(Path.Combine(Folder, "expected.safetensors"));
+        var folder = Path.Combine(TestPaths.Fixtures, fixture);
+        using var recognizer = EmotionRecognizer.Load(folder);
+        var expected = SafeTensors.Read(Path.Combine(folder, "expected.safetensors"));
         try
         {
             Assert.Equal(["neu", "hap", "ang", "sad"], recognizer.Labels);
-            var predictions = recognizer.PredictBatch(new[] { "a", "b", "c" }.Select(s => Path.Combine(Folder, s + ".wav")).ToList());
+            var predictions = recognizer.PredictBatch(new[] { "a", "b", "c" }.Select(s => Path.Combine(folder, s + ".wav")).ToList());
             foreach (var (stem, prediction) in new[] { "a", "b", "c" }.Zip(predictions))
             {
                 var want = expected[stem + ".logits"].softmax(-1).data<float>().ToArray();

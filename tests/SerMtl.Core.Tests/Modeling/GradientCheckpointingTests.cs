@@ -13,14 +13,22 @@ namespace SerMtl.Tests.Modeling;
 [Collection(TorchRandomCollection.Name)]
 public class GradientCheckpointingTests
 {
-    private static SerMtlModel Model(bool preLayerNorm) => TinyCorpus.Model(seed: 3, configure: c => c with
+    private static SerMtlModel Model(bool preLayerNorm, bool wavLM = false)
     {
-        DoStableLayerNorm = preLayerNorm,
-        AttentionDropout = 0.2,
-        HiddenDropout = 0.2,
-        ActivationDropout = 0.2,
-        LayerDrop = 0.3,
-    });
+        Wav2Vec2Config Configure(Wav2Vec2Config c) => c with
+        {
+            DoStableLayerNorm = preLayerNorm,
+            AttentionDropout = 0.2,
+            HiddenDropout = 0.2,
+            ActivationDropout = 0.2,
+            LayerDrop = 0.3,
+        };
+        if (!wavLM) return TinyCorpus.Model(seed: 3, configure: Configure);
+        // The WavLM fixture's backbone (its sequence-classification head dropped) under SerMtl's heads.
+        random.manual_seed(3);
+        return SerMtlModel.FromPretrained(Path.Combine(TestPaths.Fixtures, "wavlm", "tiny-wavlm-seqcls"),
+            new SerMtlModelOptions { Labels = TinyCorpus.Labels, Configure = Configure });
+    }
 
     /// <summary>The loss, each trainable parameter's gradient by name, and the generator's state after backward.</summary>
     private static (double Loss, Dictionary<string, Tensor> Gradients, Tensor RngAfter) Step(SerMtlModel model, bool checkpointing, ScalarType? compute = null)
@@ -42,17 +50,21 @@ public class GradientCheckpointingTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Backward_Checkpointed_GivesThePlainPassGradients(bool preLayerNorm)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Backward_Checkpointed_GivesThePlainPassGradients(bool preLayerNorm, bool wavLM)
     {
-        using var model = Model(preLayerNorm);
+        using var model = Model(preLayerNorm, wavLM);
         var plain = Step(model, checkpointing: false);
         var recomputed = Step(model, checkpointing: true);
 
         Assert.Equal(plain.Loss, recomputed.Loss);
         Assert.Equal(plain.Gradients.Keys.Order(), recomputed.Gradients.Keys.Order());
         Assert.Contains(plain.Gradients.Keys, k => k.Contains("encoder.layers.0.feed_forward", StringComparison.Ordinal));
+        if (wavLM) // the position table gets its gradient through every layer, the recomputed ones included
+            Assert.Contains(plain.Gradients.Keys, k => k.Contains("encoder.layers.0.attention.rel_attn_embed", StringComparison.Ordinal));
         foreach (var (name, expected) in plain.Gradients)
         {
             var difference = (expected - recomputed.Gradients[name]).abs().max().item<float>();

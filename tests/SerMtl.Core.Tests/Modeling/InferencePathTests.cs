@@ -25,19 +25,24 @@ public class InferencePathTests
 
     private static double MaxDifference(Tensor a, Tensor b) => (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).abs().max().item<double>();
 
-    [Fact]
-    public void SelfAttention_WithoutAutograd_MatchesSdpaWithAndWithoutKeyPadding()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SelfAttention_WithoutAutograd_MatchesSdpaWithAndWithoutKeyPadding(bool wavLM)
     {
         manual_seed(11);
-        using var attention = new SelfAttention(Small);
+        var config = wavLM ? Small with { ModelType = "wavlm", NumBuckets = 8, MaxBucketDistance = 6 } : Small;
+        using var attention = new SelfAttention(config, holdsPositionTable: wavLM);
+        attention.ResetRelativeParameters(0.5); // a gate that is not the identity
         attention.eval();
         using var x = randn(2, 9, Small.HiddenSize);
         using var attendable = (arange(9).unsqueeze(0) < tensor(new long[] { 9, 5 }).unsqueeze(1)).unsqueeze(1).unsqueeze(1); // [2, 1, 1, 9]
+        using var bias = wavLM ? attention.PositionBias(9, CPU).detach() : null;
         foreach (var mask in new Tensor?[] { null, attendable })
         {
-            using var sdpa = attention.call(x, mask);               // autograd on: libtorch's SDPA
+            using var sdpa = attention.call(x, mask, bias);         // autograd on: libtorch's SDPA
             using var noGrad = no_grad();
-            using var written = attention.call(x, mask);            // the written-out product
+            using var written = attention.call(x, mask, bias);      // the written-out product
             Assert.True(MaxDifference(sdpa, written) < 1e-5, $"mask {(mask is null ? "none" : "key padding")}: {MaxDifference(sdpa, written):G3}");
         }
     }

@@ -60,9 +60,12 @@ internal static class HeadParity
 {
     /// <summary>
     /// Runs <paramref name="forward"/> on a.wav, b.wav and c.wav of <paramref name="folder"/> each alone and all in one
-    /// padded batch, and asserts every row matches its reference within <paramref name="tolerance"/>.
+    /// padded batch, and asserts every row matches its reference <c>&lt;stem&gt;.&lt;key&gt;</c> within
+    /// <paramref name="tolerance"/>. A <paramref name="perFrame"/> output ([B, T, ...]) is compared on the reference's
+    /// frames only (a padded row is longer).
     /// </summary>
-    public static void AloneAndBatched(string folder, FeatureExtractorConfig preprocessing, Func<WaveformBatch, Tensor> forward, double tolerance)
+    public static void AloneAndBatched(string folder, FeatureExtractorConfig preprocessing, Func<WaveformBatch, Tensor> forward, double tolerance,
+        string key = "logits", bool perFrame = false)
     {
         var expected = SafeTensors.Read(Path.Combine(folder, "expected.safetensors"));
         try
@@ -75,14 +78,18 @@ internal static class HeadParity
             {
                 using var scope = NewDisposeScope();
                 using var alone = WaveformBatch.Create([waveforms[i]], preprocessing);
-                TensorAssert.Close(expected[stems[i] + ".logits"], forward(alone)[0], tolerance, $"{name}/{stems[i]}");
+                TensorAssert.Close(expected[stems[i] + "." + key], forward(alone)[0], tolerance, $"{name}/{stems[i]} {key}");
             }
             using (var scope = NewDisposeScope())
             {
                 using var batch = WaveformBatch.Create(waveforms, preprocessing);
                 var outputs = forward(batch);
                 for (var i = 0; i < stems.Length; i++)
-                    TensorAssert.Close(expected[stems[i] + ".logits"], outputs[i], tolerance, $"{name}/{stems[i]} (batched)");
+                {
+                    var reference = expected[stems[i] + "." + key];
+                    var row = perFrame ? outputs[i].narrow(0, 0, reference.shape[0]) : outputs[i];
+                    TensorAssert.Close(reference, row, tolerance, $"{name}/{stems[i]} {key} (batched)");
+                }
             }
         }
         finally

@@ -99,12 +99,12 @@ public class PrimitiveSweepTests
 
                 attention.to(dtype);
                 var xs = x.to(dtype, copy: true).requires_grad_();
-                var sdpa = attention.call(xs, attendable);                      // autograd on: libtorch's SDPA
+                var sdpa = attention.call(xs, attendable, null);                      // autograd on: libtorch's SDPA
                 AssertClose(expected.detach(), sdpa.detach(), dtype, what + " (SDPA)");
                 sdpa.backward([gradient.to(dtype)]);
                 AssertClose(x64.grad!, xs.grad!, dtype, what + " (SDPA) input gradient");
                 using var noGrad = no_grad();
-                AssertClose(expected.detach(), attention.call(xs, attendable), dtype, what + " (written out)");
+                AssertClose(expected.detach(), attention.call(xs, attendable, null), dtype, what + " (written out)");
             }
     }
 

@@ -51,8 +51,9 @@ public class SequenceClassificationParityTests
         var configPath = Path.Combine(dir.Path, "config.json");
         var config = File.ReadAllText(configPath);
 
-        File.WriteAllText(configPath, config.Replace("\"model_type\": \"hubert\"", "\"model_type\": \"wavlm\""));
-        Assert.Contains("WavLM", Assert.Throws<InvalidDataException>(() => Wav2Vec2ForSequenceClassification.FromPretrained(dir.Path)).Message);
+        File.WriteAllText(configPath, config.Replace("\"model_type\": \"hubert\"", "\"model_type\": \"data2vec-audio\""));
+        Assert.Contains("model_type 'data2vec-audio' is not supported (wav2vec2, hubert and wavlm are)",
+            Assert.Throws<InvalidDataException>(() => Wav2Vec2ForSequenceClassification.FromPretrained(dir.Path)).Message);
         File.WriteAllText(configPath, config.Replace("\"feat_proj_layer_norm\": true", "\"feat_proj_layer_norm\": false"));
         Assert.Contains("feat_proj_layer_norm", Assert.Throws<InvalidDataException>(() => Wav2Vec2ForSequenceClassification.FromPretrained(dir.Path)).Message);
     }
@@ -61,7 +62,7 @@ public class SequenceClassificationParityTests
     public void FromPretrained_NotASequenceClassifier_SaysSo()
     {
         var e = Assert.Throws<InvalidDataException>(() => Wav2Vec2ForSequenceClassification.FromPretrained(Folder("tiny-layer")));
-        Assert.Contains("includes neither Wav2Vec2ForSequenceClassification nor HubertForSequenceClassification", e.Message);
+        Assert.Contains("includes neither Wav2Vec2ForSequenceClassification nor HubertForSequenceClassification nor WavLMForSequenceClassification", e.Message);
     }
 }
 
