@@ -70,6 +70,10 @@ internal abstract class RecognizerModel : IDisposable
         {
             return new SpeechClassifier(Wav2Vec2ForSpeechClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
         }
+        if (config?[SerMtlModel.ConfigSection] is null && architectures.FirstOrDefault(Wav2Vec2ForCtc.Architectures.Contains) is { } recogniser)
+            throw new InvalidDataException(
+                $"{configPath}: {recogniser} is a speech recogniser without an emotion head; transcribe with Wav2Vec2ForCtc, "
+                + "or fine-tune it for emotions (SerMtlModel.FromPretrained, sermtl train --backbone), which keeps its CTC head and tokenizer");
         return new SerMtlHeads(SerMtlModel.Load(directory, device));
     }
 

@@ -72,6 +72,7 @@ public sealed class CtcHead : nn.Module<Tensor, Tensor>
                     $"{source}: tensor 'lm_head.{key}' has shape [{string.Join(", ", tensor.shape)}], expected [{string.Join(", ", shape)}] (vocabulary {VocabularySize}, hidden size {HiddenSize})");
             if (!tensor.is_floating_point())
                 throw new InvalidDataException($"{source}: tensor 'lm_head.{key}' has dtype {tensor.dtype}, expected a floating-point type");
+            SerMtl.Checkpoints.StateDictLoader.CheckFinite(tensor, "lm_head." + key, source);
         }
         using var _ = no_grad();
         _weight.copy_(lmHead["weight"].to(_weight.dtype, _weight.device));

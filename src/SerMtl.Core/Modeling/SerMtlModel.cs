@@ -18,7 +18,10 @@ public sealed record SerMtlModelOptions
     /// <summary>How the emotion head pools frames over time: <see cref="Pooling.Sum"/> (the paper) by default.</summary>
     public Pooling Pooling { get; init; } = Pooling.Sum;
 
-    /// <summary>The CTC vocabulary; the 32-token wav2vec2-base-960h characters when null.</summary>
+    /// <summary>
+    /// The CTC vocabulary. When null: the pretrained checkpoint's own tokenizer (<c>vocab.json</c> and
+    /// <c>tokenizer_config.json</c>) where it has one, else the 32-token wav2vec2-base-960h characters.
+    /// </summary>
     public CharacterVocabulary? Vocabulary { get; init; }
 
     /// <summary>Adjusts the backbone's config before it is built (dropouts, LayerDrop, SpecAugment…).</summary>
@@ -143,9 +146,13 @@ public sealed class SerMtlModel : nn.Module<Tensor, Tensor?, SerMtlOutput>
     }
 
     /// <summary>
-    /// Builds the model on a pretrained HF-layout backbone directory or Hub id (e.g. <c>facebook/wav2vec2-base</c>). The CTC head
-    /// starts from the checkpoint's <c>lm_head</c> when it has one of the vocabulary's size (e.g.
-    /// <c>wav2vec2-base-960h</c>); otherwise it and the emotion head are freshly initialised.
+    /// Builds the model on a pretrained HF-layout backbone directory or Hub id (e.g. <c>facebook/wav2vec2-base</c>). The
+    /// CTC vocabulary is <see cref="SerMtlModelOptions.Vocabulary"/>, else the checkpoint's own tokenizer, else
+    /// wav2vec2-base-960h's characters. The CTC head starts from the checkpoint's <c>lm_head</c> (a <c>*ForCTC</c>
+    /// checkpoint) when its rows mean the vocabulary's tokens: the checkpoint's tokenizer is that vocabulary, or it has
+    /// no tokenizer and the head has the vocabulary's size (as for a bare <c>wav2vec2-base-960h</c>); otherwise it
+    /// and the emotion head are freshly initialised. A tokenizer that is not a character vocabulary (phonemes,
+    /// multi-character tokens, one vocabulary per language) is passed over: base-960h's characters, a fresh CTC head.
     /// </summary>
     public static SerMtlModel FromPretrained(string backboneDirectory, SerMtlModelOptions options)
     {
@@ -155,8 +162,20 @@ public sealed class SerMtlModel : nn.Module<Tensor, Tensor?, SerMtlOutput>
             new Wav2Vec2LoadOptions { Configure = options.Configure });
         try
         {
-            var model = new SerMtlModel(backbone, options.Labels, options.Pooling, options.Vocabulary);
-            if (lmHead is not null && lmHead.TryGetValue("weight", out var w) && w.shape[0] == model.Vocabulary.Count)
+            var hasTokenizer = File.Exists(Path.Combine(backboneDirectory, "vocab.json"));
+            CharacterVocabulary? own = null;
+            try
+            {
+                if (hasTokenizer) own = CharacterVocabulary.LoadPretrained(backboneDirectory);
+            }
+            catch (InvalidDataException)
+            {
+                // Not a character vocabulary (phonemes, word pieces, one per language): the backbone is still
+                // usable, with base-960h's characters and a fresh CTC head.
+            }
+            var model = new SerMtlModel(backbone, options.Labels, options.Pooling, options.Vocabulary ?? own);
+            var rowsMeanTheTokens = hasTokenizer ? own is not null && own.HasSameTokens(model.Vocabulary) : true;
+            if (lmHead is not null && rowsMeanTheTokens && lmHead.TryGetValue("weight", out var w) && w.shape[0] == model.Vocabulary.Count)
                 model._ctcHead.LoadFrom(lmHead, Path.Combine(backboneDirectory, "lm_head"));
             if (options.Device is not null) _ = model.to(options.Device);
             return model;
@@ -186,7 +205,7 @@ public sealed class SerMtlModel : nn.Module<Tensor, Tensor?, SerMtlOutput>
 
     /// <summary>
     /// Saves the model as a directory: <c>config.json</c> (HF fields, <c>id2label</c>/<c>label2id</c> and a
-    /// <c>sermtl</c> section), <c>preprocessor_config.json</c>, <c>vocab.json</c> and <c>model.safetensors</c>
+    /// <c>sermtl</c> section), <c>preprocessor_config.json</c>, <c>vocab.json</c> with <c>tokenizer_config.json</c> and <c>model.safetensors</c>
     /// (float32, keys <c>wav2vec2.*</c>, <c>lm_head.*</c>, <c>emotion_head.*</c>). Each file is written atomically.
     /// </summary>
     public void Save(string directory)
@@ -197,6 +216,7 @@ public sealed class SerMtlModel : nn.Module<Tensor, Tensor?, SerMtlOutput>
         var config = JsonNode.Parse(_backbone.Config.ToJson())!.AsObject();
         config["architectures"] = new JsonArray("Wav2Vec2ForCTC");
         config["vocab_size"] = Vocabulary.Count;
+        config["pad_token_id"] = Vocabulary.BlankId;
         var id2label = new JsonObject();
         var label2id = new JsonObject();
         for (var i = 0; i < Labels.Count; i++)
@@ -214,9 +234,7 @@ public sealed class SerMtlModel : nn.Module<Tensor, Tensor?, SerMtlOutput>
         };
         WriteAtomically(Path.Combine(directory, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         WriteAtomically(Path.Combine(directory, "preprocessor_config.json"), _backbone.Preprocessing.ToJson());
-        var vocabPath = Path.Combine(directory, "vocab.json");
-        Vocabulary.Save(vocabPath + ".tmp");
-        File.Move(vocabPath + ".tmp", vocabPath, overwrite: true);
+        Vocabulary.SavePretrained(directory);
 
         using var scope = NewDisposeScope();
         var tensors = state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to(ScalarType.Float32).cpu());
@@ -262,8 +280,7 @@ public sealed class SerMtlModel : nn.Module<Tensor, Tensor?, SerMtlOutput>
         var backboneConfig = Wav2Vec2Config.FromJson(configText, configPath);
         var preprocessorPath = Path.Combine(directory, "preprocessor_config.json");
         var preprocessing = File.Exists(preprocessorPath) ? FeatureExtractorConfig.FromJsonFile(preprocessorPath) : new FeatureExtractorConfig();
-        var vocabPath = Path.Combine(directory, "vocab.json");
-        var vocabulary = File.Exists(vocabPath) ? CharacterVocabulary.Load(vocabPath) : CharacterVocabulary.Wav2Vec2Base960h;
+        var vocabulary = File.Exists(Path.Combine(directory, "vocab.json")) ? CharacterVocabulary.LoadPretrained(directory) : CharacterVocabulary.Wav2Vec2Base960h;
         var weightsPath = Path.Combine(directory, WeightsFileName);
         if (!File.Exists(weightsPath)) throw new InvalidDataException($"{directory}: no {WeightsFileName}");
 

@@ -23,7 +23,7 @@ public sealed record MultiTaskLossResult(Tensor Total, Tensor Emotion, Tensor? C
 /// The paper's multi-task objective <c>L = CE(emotion) + α·CTC(transcript)</c>.
 /// <list type="bullet">
 /// <item>CE: cross-entropy of the emotion logits, averaged over the batch.</item>
-/// <item>CTC: on <c>log_softmax</c> of the CTC logits in float32 (whatever the model's dtype), blank = 0, input
+/// <item>CTC: on <c>log_softmax</c> of the CTC logits in float32 (whatever the model's dtype), blank = <see cref="BlankId"/>, input
 /// lengths = the backbone's frame lengths; reduction <see cref="CtcReduction.Sum"/> (HF's default) or
 /// <see cref="CtcReduction.Mean"/> (PyTorch's); <c>zero_infinity</c> on by default, so an utterance whose transcript
 /// cannot fit its frames contributes 0 and no gradient instead of infinity.</item>
@@ -59,13 +59,29 @@ public sealed class MultiTaskLoss
     /// <summary>Whether infinite CTC losses are replaced by zero.</summary>
     public bool ZeroInfinity { get; }
 
+    /// <summary>
+    /// Id of the CTC blank in the vocabulary (<see cref="SerMtl.Data.Text.CharacterVocabulary.BlankId"/>): 0 for
+    /// <c>wav2vec2-base-960h</c>'s, often the last id in fine-tuned vocabularies.
+    /// </summary>
+    public int BlankId
+    {
+        get => _blankId;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _blankId = value;
+        }
+    }
+
+    private readonly int _blankId;
+
     /// <summary>Computes the loss of a batch.</summary>
     /// <param name="emotionLogits">Emotion logits [B, C].</param>
     /// <param name="emotionLabels">True class indices [B] (integer).</param>
     /// <param name="ctcLogits">CTC logits [B, T, V]; may be null when α = 0.</param>
     /// <param name="frameLengths">Valid frames per utterance [B], each in [0, T]; may be null when α = 0.</param>
     /// <param name="targets">Transcript ids, either concatenated [sum of target lengths] or padded [B, L]
-    /// (values beyond each length ignored); ids in [1, V) — the blank 0 is not a valid target. May be null when α = 0.</param>
+    /// (values beyond each length ignored); ids in [0, V) other than the blank <see cref="BlankId"/>. May be null when α = 0.</param>
     /// <param name="targetLengths">Transcript length per utterance [B] (0 = no transcript); may be null when α = 0.</param>
     /// <exception cref="ArgumentException">Shapes disagree, or α &gt; 0 and a CTC input is missing or out of range.</exception>
     public MultiTaskLossResult Compute(
@@ -101,7 +117,9 @@ public sealed class MultiTaskLoss
         if (ctcLogits.dim() != 3 || ctcLogits.shape[0] != emotionLogits.shape[0])
             throw new ArgumentException(
                 $"expected CTC logits [{emotionLogits.shape[0]}, T, V] (the emotion batch size), got [{Shape(ctcLogits)}]", nameof(ctcLogits));
-        var ctc = CtcLoss(ctcLogits, frameLengths, targets, targetLengths, CtcReduction, ZeroInfinity);
+        if (BlankId >= ctcLogits.shape[2])
+            throw new ArgumentException($"the CTC blank id {BlankId} is outside the logits' vocabulary of {ctcLogits.shape[2]}", nameof(ctcLogits));
+        var ctc = CtcLoss(ctcLogits, frameLengths, targets, targetLengths, CtcReduction, ZeroInfinity, BlankId);
         var total = emotion + Alpha * ctc;
         return new MultiTaskLossResult(
             total.MoveToOuterDisposeScope(), emotion.MoveToOuterDisposeScope(), ctc.MoveToOuterDisposeScope());
@@ -114,9 +132,10 @@ public sealed class MultiTaskLoss
     /// <param name="targetLengths">Target length per utterance [B].</param>
     /// <param name="reduction">Sum or mean over the utterances that have a target.</param>
     /// <param name="zeroInfinity">Replace infinite losses (and their gradients) by zero.</param>
+    /// <param name="blank">Id of the CTC blank.</param>
     /// <returns>A float32 scalar.</returns>
     internal static Tensor CtcLoss(
-        Tensor ctcLogits, Tensor frameLengths, Tensor targets, Tensor targetLengths, CtcReduction reduction, bool zeroInfinity)
+        Tensor ctcLogits, Tensor frameLengths, Tensor targets, Tensor targetLengths, CtcReduction reduction, bool zeroInfinity, int blank = 0)
     {
         foreach (var (tensor, name) in new[] { (frameLengths, nameof(frameLengths)), (targets, nameof(targets)), (targetLengths, nameof(targetLengths)) })
             if (!IsInteger(tensor))
@@ -129,12 +148,12 @@ public sealed class MultiTaskLoss
         var inputLengths = frameLengths.to(ScalarType.Int64, device);
         var lengths = targetLengths.to(ScalarType.Int64, device);
         var ids = targets.to(ScalarType.Int64, device);
-        CheckCtcInputs(ctcLogits, inputLengths, ids, lengths);
+        CheckCtcInputs(ctcLogits, inputLengths, ids, lengths, blank);
 
         // HF computes CTC in float32 even under mixed precision: the forward-backward sums underflow in half.
         var logProbs = nn.functional.log_softmax(ctcLogits.to(ScalarType.Float32), -1).transpose(0, 1); // [T, B, V]
         var perUtterance = nn.functional.ctc_loss(
-            logProbs, ids, inputLengths, lengths, blank: 0, zero_infinity: zeroInfinity, reduction: nn.Reduction.None); // [B]
+            logProbs, ids, inputLengths, lengths, blank: blank, zero_infinity: zeroInfinity, reduction: nn.Reduction.None); // [B]
 
         // Utterances without a target are masked out (where, not multiply, so nothing of theirs leaks into the
         // loss or its gradient); no host sync is needed to find them.
@@ -150,7 +169,7 @@ public sealed class MultiTaskLoss
         return loss.MoveToOuterDisposeScope();
     }
 
-    private static void CheckCtcInputs(Tensor logits, Tensor inputLengths, Tensor targets, Tensor targetLengths)
+    private static void CheckCtcInputs(Tensor logits, Tensor inputLengths, Tensor targets, Tensor targetLengths, int blank)
     {
         var (batch, frames, vocabulary) = (logits.shape[0], logits.shape[1], logits.shape[2]);
         if (inputLengths.dim() != 1 || inputLengths.shape[0] != batch)
@@ -167,14 +186,14 @@ public sealed class MultiTaskLoss
         if (targets.dim() == 1)
         {
             badLengths = targetLengths.lt(0).any().logical_or_(targetLengths.sum().ne(targets.shape[0]));
-            badIds = targets.lt(1).logical_or_(targets.ge(vocabulary)).any();
+            badIds = targets.lt(0).logical_or_(targets.ge(vocabulary)).logical_or_(targets.eq(blank)).any();
         }
         else
         {
             var width = targets.shape[1];
             badLengths = targetLengths.lt(0).logical_or_(targetLengths.gt(width)).any();
             var inTarget = arange(width, device: targets.device).unsqueeze(0).lt(targetLengths.unsqueeze(1)); // [B, L]
-            badIds = targets.lt(1).logical_or_(targets.ge(vocabulary)).logical_and_(inTarget).any();
+            badIds = targets.lt(0).logical_or_(targets.ge(vocabulary)).logical_or_(targets.eq(blank)).logical_and_(inTarget).any();
         }
         if (!stack([badFrames, badLengths, badIds]).any().item<bool>()) return;
 
@@ -187,7 +206,9 @@ public sealed class MultiTaskLoss
                     : $"target lengths [{Values(targetLengths)}] must lie in [0, {targets.shape[1]}] (the padded targets' width)",
                 "targetLengths");
         throw new ArgumentException(
-            $"target ids must lie in [1, {vocabulary}) (0 is the CTC blank); found {Values(targets.dim() == 1 ? targets : targets.flatten())}",
+            blank == 0
+                ? $"target ids must lie in [1, {vocabulary}) (0 is the CTC blank); found {Values(targets.dim() == 1 ? targets : targets.flatten())}"
+                : $"target ids must lie in [0, {vocabulary}) and not be the CTC blank {blank}; found {Values(targets.dim() == 1 ? targets : targets.flatten())}",
             "targets");
     }
 

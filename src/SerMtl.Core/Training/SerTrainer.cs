@@ -182,7 +182,7 @@ public sealed class SerTrainer
             options.WeightDecay, options.OptimizerStatePrecision, options.Seed);
         var trainable = Model.parameters().Where(p => p.requires_grad).ToArray();
         return new TrainingRun(trainSet, validationSet, crop, maxBatchSamples, plans, totalSteps, schedule,
-            new MultiTaskLoss(options.Alpha, options.CtcReduction), optimizer, trainable, clock);
+            new MultiTaskLoss(options.Alpha, options.CtcReduction) { BlankId = Model.Vocabulary.BlankId }, optimizer, trainable, clock);
     }
 
     /// <summary>

@@ -126,6 +126,33 @@ public sealed class MultiTaskLossTests : IDisposable
     }
 
     [Fact]
+    public void Compute_BlankElsewhere_GivesTheReferenceOfTheRelabelledVocabulary()
+    {
+        // The reference has its blank at 0. Moving that column to the last id (and renumbering the targets the same
+        // way, as a vocabulary with [PAD] last does) must give the same loss when the loss is told the blank's id.
+        using var scope = NewDisposeScope();
+        var vocabulary = LogitsBtv.shape[2];
+        var last = vocabulary - 1;
+        var order = tensor(Enumerable.Range(1, (int)last).Select(i => (long)i).Append(0L).ToArray()); // new id j holds old id order[j]
+        var moved = LogitsBtv.index_select(2, order);
+        var targets = _reference["targets_concat"] - 1;                                                  // old id k -> k - 1
+        var emotionLogits = zeros(4, 4);
+        var labels = tensor(new long[] { 0, 1, 2, 3 });
+        var result = new MultiTaskLoss(alpha: 1) { BlankId = (int)last }
+            .Compute(emotionLogits, labels, moved, _reference["input_lengths"], targets, _reference["target_lengths"]);
+        AssertRelative(_reference["loss.sum.zero_infinity=true"].item<float>(), result.Ctc!.item<float>());
+
+        // Target id 0 is a character now; the blank is not a target.
+        var blankTarget = targets.clone();
+        blankTarget[0] = tensor(last);
+        var e = Assert.Throws<ArgumentException>(() => new MultiTaskLoss(alpha: 1) { BlankId = (int)last }
+            .Compute(emotionLogits, labels, moved, _reference["input_lengths"], blankTarget, _reference["target_lengths"]));
+        Assert.Contains($"not be the CTC blank {last}", e.Message);
+        Assert.Contains("outside the logits' vocabulary", Assert.Throws<ArgumentException>(() => new MultiTaskLoss(alpha: 1) { BlankId = (int)vocabulary }
+            .Compute(emotionLogits, labels, moved, _reference["input_lengths"], targets, _reference["target_lengths"])).Message);
+    }
+
+    [Fact]
     public void Compute_TotalIsCrossEntropyPlusAlphaTimesCtc()
     {
         using var scope = NewDisposeScope();

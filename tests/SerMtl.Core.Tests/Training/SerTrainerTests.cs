@@ -46,6 +46,21 @@ public sealed class SerTrainerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Train_FromAWavLMForCtcCheckpoint_UsesItsTokenizerAndBlank()
+    {
+        // Lower-case letters with [PAD] (the blank) last: the transcripts are lower-cased, the CTC loss is finite and
+        // the word error rate is measured in that vocabulary.
+        random.manual_seed(1);
+        using var model = SerMtlModel.FromPretrained(Path.Combine(TestPaths.Fixtures, "wavlm", "tiny-wavlm-ctc"),
+            new SerMtlModelOptions { Labels = TinyCorpus.Labels });
+        Assert.Equal(29, model.Vocabulary.BlankId);
+        var result = Builder(model).WithEpochs(1).Build().Train(_corpus.Train, _corpus.Validation);
+        var epoch = result.Epochs.Single();
+        Assert.True(epoch.TrainCtc is { } ctc && double.IsFinite(ctc) && ctc > 0, $"CTC {epoch.TrainCtc}");
+        Assert.True(epoch.ValidationWer is >= 0);
+    }
+
+    [Fact]
     public void Train_AlphaZero_SkipsCtcAndUsesTheEmotionOnlyLearningRate()
     {
         using var model = TinyCorpus.Model();

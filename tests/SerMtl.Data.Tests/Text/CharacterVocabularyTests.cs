@@ -120,6 +120,67 @@ public class CharacterVocabularyTests
         Assert.Contains("'A' appears at ids 2 and 3", e.Message);
     }
 
+    // HF's fine-tuning recipe: the corpus's characters, " " renamed "|", then [UNK] and [PAD] appended.
+    private const string RecipeVocab = "{\"'\": 0, \"a\": 1, \"b\": 2, \"|\": 3, \"[UNK]\": 4, \"[PAD]\": 5}";
+
+    [Theory]
+    [InlineData("tokenizer_config.json", "{\"pad_token\": \"[PAD]\", \"unk_token\": \"[UNK]\", \"word_delimiter_token\": \"|\", \"do_lower_case\": false}")]
+    [InlineData("tokenizer_config.json", "{\"pad_token\": {\"content\": \"[PAD]\", \"lstrip\": false, \"__type\": \"AddedToken\"}, \"unk_token\": {\"content\": \"[UNK]\"}}")]
+    [InlineData("special_tokens_map.json", "{\"pad_token\": \"[PAD]\", \"unk_token\": \"[UNK]\", \"bos_token\": \"<s>\", \"eos_token\": \"</s>\"}")]
+    public void LoadPretrained_RecipeVocabularyWithPadLast_UsesTheNamedBlank(string file, string json)
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(Path.Combine(dir.Path, "vocab.json"), RecipeVocab);
+        File.WriteAllText(Path.Combine(dir.Path, file), json);
+        var vocab = CharacterVocabulary.LoadPretrained(dir.Path);
+        Assert.Equal(5, vocab.BlankId);
+        Assert.Equal("[PAD]", vocab.Blank);
+        Assert.Equal(4, vocab.UnknownId);
+        Assert.Equal(3, vocab.WordDelimiterId);
+        Assert.Equal([1, 3, 2, 0], vocab.Encode("a b'"));
+        // id 0 is a character here; the blank (5) is dropped.
+        Assert.Equal("a'b ba", vocab.Decode([1, 0, 5, 2, 3, 5, 2, 1]));
+    }
+
+    [Fact]
+    public void SavePretrained_ThenLoadPretrained_KeepsTheBlankAndDelimiter()
+    {
+        using var dir = new TempDirectory();
+        var vocab = new CharacterVocabulary(["'", "a", "b", "|", "[UNK]", "[PAD]"], blankToken: "[PAD]", unknownToken: "[UNK]");
+        vocab.SavePretrained(dir.Path);
+        var loaded = CharacterVocabulary.LoadPretrained(dir.Path);
+        Assert.True(vocab.HasSameTokens(loaded));
+        Assert.Equal(5, loaded.BlankId);
+        Assert.Equal(4, loaded.UnknownId);
+        Assert.False(loaded.HasSameTokens(CharacterVocabulary.Wav2Vec2Base960h));
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
+    }
+
+    [Fact]
+    public void LoadPretrained_WithoutTokenizerConfig_KeepsTheDefaults()
+    {
+        using var dir = new TempDirectory();
+        CharacterVocabulary.Wav2Vec2Base960h.Save(Path.Combine(dir.Path, "vocab.json"));
+        var vocab = CharacterVocabulary.LoadPretrained(dir.Path);
+        Assert.True(vocab.HasSameTokens(CharacterVocabulary.Wav2Vec2Base960h));
+        Assert.Equal(0, vocab.BlankId);
+    }
+
+    [Theory]
+    [InlineData("{\"pad_token\": \"<blank>\"}", RecipeVocab, "CTC blank (padding token) '<blank>' is not in the vocabulary")]
+    [InlineData("{\"pad_token\": 7}", RecipeVocab, "'pad_token' is Number, expected a token string")]
+    [InlineData("{\"pad_token\": \"|\"}", RecipeVocab, "word delimiter and the CTC blank are the same token")]
+    [InlineData("{\"pad_token\": \"[PAD]\"}", "{\"en\": {\"a\": 0}, \"fr\": {\"b\": 0}}", "one per language")]
+    [InlineData(null, RecipeVocab, "names it in tokenizer_config.json")]
+    public void LoadPretrained_BadTokenizer_IsRefusedNamingTheProblem(string? tokenizerConfig, string vocab, string expected)
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(Path.Combine(dir.Path, "vocab.json"), vocab);
+        if (tokenizerConfig is not null) File.WriteAllText(Path.Combine(dir.Path, "tokenizer_config.json"), tokenizerConfig);
+        var e = Assert.Throws<InvalidDataException>(() => CharacterVocabulary.LoadPretrained(dir.Path));
+        Assert.Contains(expected, e.Message);
+    }
+
     private static string WriteTemp(string content)
     {
         var path = Path.Combine(Path.GetTempPath(), $"sermtl-vocab-{Guid.NewGuid():N}.json");
