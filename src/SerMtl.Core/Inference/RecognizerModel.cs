@@ -66,7 +66,7 @@ internal abstract class RecognizerModel : IDisposable
         var architectures = (config?["architectures"] as JsonArray)?.Select(a => a?.ToString()).ToList() ?? [];
         if (config?[SerMtlModel.ConfigSection] is null && architectures.Any(Wav2Vec2ForSequenceClassification.Architectures.Contains))
             return new SequenceClassifier(Wav2Vec2ForSequenceClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
-        if (config?[SerMtlModel.ConfigSection] is null && architectures.Contains(Wav2Vec2ForSpeechClassification.Architecture))
+        if (config?[SerMtlModel.ConfigSection] is null && architectures.Any(Wav2Vec2ForSpeechClassification.Architectures.Contains))
         {
             return new SpeechClassifier(Wav2Vec2ForSpeechClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
         }

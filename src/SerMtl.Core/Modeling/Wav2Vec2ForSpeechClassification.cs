@@ -20,6 +20,12 @@ public sealed class Wav2Vec2ForSpeechClassification : nn.Module<Tensor, Tensor?,
     /// <summary>The <c>architectures</c> entry of such a checkpoint's config.</summary>
     public const string Architecture = "Wav2Vec2ForSpeechClassification";
 
+    /// <summary>
+    /// The <c>architectures</c> entries this class loads: the community's names for the same head on wav2vec2, HuBERT
+    /// (<c>hubert.</c> keys) and WavLM (<c>wavlm.</c> keys) backbones.
+    /// </summary>
+    public static IReadOnlyList<string> Architectures { get; } = [Architecture, "HubertForSpeechClassification", "WavLMForSpeechClassification"];
+
     private static readonly string[] HeadKeys = ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"];
 
     [ComponentName(Name = "wav2vec2")]
@@ -92,7 +98,7 @@ public sealed class Wav2Vec2ForSpeechClassification : nn.Module<Tensor, Tensor?,
     /// </summary>
     /// <exception cref="InvalidDataException">The config names another architecture, or the head's tensors are missing or misshapen.</exception>
     public static Wav2Vec2ForSpeechClassification FromPretrained(string directoryOrHubId, Wav2Vec2LoadOptions? options = null) =>
-        HeadConfig.LoadTaskModel<Wav2Vec2ForSpeechClassification>(directoryOrHubId, options, [Architecture], HeadKeys,
+        HeadConfig.LoadTaskModel<Wav2Vec2ForSpeechClassification>(directoryOrHubId, options, Architectures, HeadKeys,
             (config, configPath) =>
             {
                 var labels = HeadConfig.Labels(config, configPath);

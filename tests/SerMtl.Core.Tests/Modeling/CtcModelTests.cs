@@ -10,7 +10,8 @@ using static TorchSharp.torch;
 namespace SerMtl.Tests.Modeling;
 
 /// <summary>
-/// <c>*ForCTC</c> checkpoints with their own tokenizer (tiny-wavlm-ctc: lower-case letters, <c>[PAD]</c> = 29 the blank):
+/// <c>*ForCTC</c> checkpoints with their own tokenizer (tiny-wavlm-ctc: lower-case letters, <c>[PAD]</c> = 29 the blank;
+/// tiny-hubert-ctc: lower-case letters, <c>&lt;pad&gt;</c> = 0, <c>&lt;unk&gt;</c> kept as HF writes it):
 /// logits and greedy transcripts against torchaudio 2.6 and HF's decoding rules (expected_transcripts.json), and
 /// fine-tuning from such a checkpoint keeping its head and tokenizer.
 /// </summary>
@@ -20,29 +21,34 @@ public class CtcModelTests
 
     private static readonly string[] Stems = ["a", "b", "c"];
 
-    private static float[][] Waveforms() => Stems.Select(s => AudioLoader.LoadMono(Path.Combine(Folder, s + ".wav"))).ToArray();
+    private static float[][] Waveforms(string? folder = null) => Stems.Select(s => AudioLoader.LoadMono(Path.Combine(folder ?? Folder, s + ".wav"))).ToArray();
 
-    private static Dictionary<string, string> ExpectedTranscripts() =>
-        JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(Folder, "expected_transcripts.json")))!;
+    private static Dictionary<string, string> ExpectedTranscripts(string? folder = null) =>
+        JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(folder ?? Folder, "expected_transcripts.json")))!;
 
-    [Fact]
-    public void ForCtc_TranscribesAsTheReferenceDecodes_AloneAndBatched()
+    [Theory]
+    [InlineData("wavlm/tiny-wavlm-ctc", "[PAD]", 29)]
+    [InlineData("wav2vec2/tiny-hubert-ctc", "<pad>", 0)]
+    public void ForCtc_TranscribesAsTheReferenceDecodes_AloneAndBatched(string fixture, string blank, int blankId)
     {
-        using var model = Wav2Vec2ForCtc.FromPretrained(Folder);
-        Assert.Equal(29, model.Vocabulary.BlankId);
-        Assert.Equal("[PAD]", model.Vocabulary.Blank);
-        var expected = ExpectedTranscripts();
+        var folder = Path.Combine(TestPaths.Fixtures, fixture);
+        using var model = Wav2Vec2ForCtc.FromPretrained(folder);
+        Assert.Equal((blank, blankId), (model.Vocabulary.Blank, model.Vocabulary.BlankId));
+        var expected = ExpectedTranscripts(folder);
         Assert.Contains(expected.Values, t => t.Contains(' ', StringComparison.Ordinal)); // the fixture has words, not one run
-        var waves = Waveforms();
+        var waves = Waveforms(folder);
         foreach (var batchSize in new[] { 1, 3 })
             Assert.Equal(Stems.Select(s => expected[s]), model.Transcribe(waves, batchSize));
     }
 
-    [Fact]
-    public void ForCtc_Logits_MatchTheReference()
+    [Theory]
+    [InlineData("wavlm/tiny-wavlm-ctc")]
+    [InlineData("wav2vec2/tiny-hubert-ctc")]
+    public void ForCtc_Logits_MatchTheReference(string fixture)
     {
-        using var model = Wav2Vec2ForCtc.FromPretrained(Folder);
-        HeadParity.AloneAndBatched(Folder, model.Backbone.Preprocessing, batch => model.call(batch.Waveforms, batch.Lengths), 1e-4, perFrame: true);
+        var folder = Path.Combine(TestPaths.Fixtures, fixture);
+        using var model = Wav2Vec2ForCtc.FromPretrained(folder);
+        HeadParity.AloneAndBatched(folder, model.Backbone.Preprocessing, batch => model.call(batch.Waveforms, batch.Lengths), 1e-4, perFrame: true);
     }
 
     [Fact]
