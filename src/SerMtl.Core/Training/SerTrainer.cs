@@ -122,6 +122,7 @@ public sealed class SerTrainer
             }
             TrainingLog.Started(_logger, Device.ToString(), run.TrainSet.Count, run.TrainSet.Seconds(_store.SampleRate) / 3600,
                 run.ValidationSet?.Count ?? 0, Options.ToString(), run.TotalSteps);
+            MaterializeGradients(run.Trainable);
 
             for (var epoch = state.Epoch + 1; epoch <= Options.Epochs; epoch++)
             {
@@ -152,6 +153,23 @@ public sealed class SerTrainer
     /// <param name="Clock">Time since training started, for progress reports.</param>
     private sealed record TrainingRun(UtteranceSet TrainSet, UtteranceSet? ValidationSet, int? Crop, long? MaxBatchSamples, IReadOnlyList<int[]>[] Plans,
         long TotalSteps, LinearWarmupSchedule Schedule, MultiTaskLoss Loss, AdamW Optimizer, Parameter[] Trainable, Stopwatch Clock);
+
+    /// <summary>
+    /// Gives every trainable parameter a zero gradient before the first update. <c>zero_grad</c> zeroes gradients in
+    /// place, so once a parameter has had a backward pass it keeps a gradient and AdamW steps it at every update (a
+    /// layer LayerDrop skipped steps with a zero gradient: decay and momentum). A parameter that has never had one is
+    /// skipped instead (no step at all). Without this, a run resumed in a fresh process whose first update drops a layer
+    /// would skip that layer's parameters where the uninterrupted run stepped them, and end with other weights.
+    /// </summary>
+    private static void MaterializeGradients(Parameter[] trainable)
+    {
+        using var scope = NewDisposeScope();
+        var missing = trainable.Where(p => p.grad is null).ToArray();
+        if (missing.Length == 0) return;
+        using var grad = enable_grad();
+        var zero = missing.Select(p => p.sum() * 0.0).Aggregate((a, b) => a + b); // d/dp = 0 everywhere
+        zero.backward();
+    }
 
     /// <summary>Moves the model, encodes the splits, plans every epoch's batches and creates the optimizer.</summary>
     private TrainingRun Prepare(IReadOnlyList<SpeechSample> train, IReadOnlyList<SpeechSample> validation, CancellationToken cancellationToken)

@@ -68,6 +68,57 @@ public sealed class SerTrainerResumeTests(ResumeReference fixture, ITestOutputHe
         TinyCorpus.AssertSameWeights(reference, resumed);
     }
 
+    [Theory]
+    [InlineData("2")]
+    [InlineData("3")]
+    [InlineData("1,2")]
+    [InlineData("2,3")]
+    [InlineData("2,3,5")]
+    public void Train_CrashedTwiceResumedTwice_EndsWithTheSameWeights(string crashes)
+    {
+        // A resumed run that crashes again: the checkpoints a resumed run writes must be those of an uninterrupted one.
+        var (reference, expected) = (fixture.Model, fixture.Result);
+        var run = "chain-" + crashes.Replace(',', '-');
+        foreach (var (crashAt, i) in crashes.Split(',').Select(int.Parse).Select((c, i) => (c, i)))
+        {
+            // The first run starts from the reference's initialisation; later ones must take everything from the checkpoint.
+            using var crashing = TinyCorpus.Model(seed: i == 0 ? 1 : 40 + crashAt);
+            var crash = Builder(crashing, run).WithCheckpoints(Path.Combine(_runs, run), everySteps: 1)
+                .WithCallbacks(new ThrowAt(c => c.Step == crashAt)).Build();
+            Assert.Throws<InvalidTimeZoneException>(() => crash.Train(_corpus.Train, _corpus.Validation));
+        }
+        using var resumed = TinyCorpus.Model(seed: 99);
+        var result = Builder(resumed, run).Build().Train(_corpus.Train, _corpus.Validation);
+        Assert.Equal(expected.Epochs.Select(e => (e.Epoch, e.Step, e.TrainLoss, e.ValidationUnweightedAccuracy, e.IsBest)),
+            result.Epochs.Select(e => (e.Epoch, e.Step, e.TrainLoss, e.ValidationUnweightedAccuracy, e.IsBest)));
+        TinyCorpus.AssertSameWeights(reference, resumed);
+    }
+
+    [Fact]
+    public void Train_ResumedWhereTheFirstUpdateDropsALayer_EndsWithTheSameWeights()
+    {
+        // Issue 17: a resumed run starts without gradients; where its first update skipped a layer (LayerDrop), AdamW
+        // skipped that layer's parameters although the uninterrupted run, whose gradients were zeroed in place, stepped
+        // them. With LayerDrop 0.5 over 2 layers, several of the 5 resume points start with a dropped layer.
+        static SerMtlModel Model(int seed) => TinyCorpus.Model(seed, c => c with { LayerDrop = 0.5 });
+        using var reference = Model(1);
+        var expected = Builder(reference, "layerdrop-reference").Build().Train(_corpus.Train, _corpus.Validation);
+        for (var crashAt = 1; crashAt <= 5; crashAt++)
+        {
+            var run = $"layerdrop-{crashAt}";
+            using (var crashing = Model(1))
+            {
+                var crash = Builder(crashing, run).WithCheckpoints(Path.Combine(_runs, run), everySteps: 1)
+                    .WithCallbacks(new ThrowAt(c => c.Step == crashAt)).Build();
+                Assert.Throws<InvalidTimeZoneException>(() => crash.Train(_corpus.Train, _corpus.Validation));
+            }
+            using var resumed = Model(99);
+            var result = Builder(resumed, run).Build().Train(_corpus.Train, _corpus.Validation);
+            Assert.Equal(expected.Epochs.Select(e => e.TrainLoss), result.Epochs.Select(e => e.TrainLoss));
+            TinyCorpus.AssertSameWeights(reference, resumed);
+        }
+    }
+
     [Fact]
     public void Train_BFloat16OptimizerStateResumedWithGradientCheckpointing_EndsWithTheWeightsOfAnUninterruptedRun()
     {
