@@ -23,16 +23,16 @@ internal static class Attention
         if (bias is null) return nn.functional.scaled_dot_product_attention(q, k, v, attendable, dropout);
         using var scope = NewDisposeScope();
         // A float mask is added to the scores: the bias, with -inf on padded keys.
-        var mask = attendable is null ? bias : bias.masked_fill(attendable.logical_not(), double.NegativeInfinity);
+        var mask = attendable is null ? bias : bias.masked_fill(attendable.logical_not(), Scalars.Of(double.NegativeInfinity));
         return nn.functional.scaled_dot_product_attention(q, k, v, mask.to(q.dtype), dropout).MoveToOuterDisposeScope();
     }
 
     private static Tensor WrittenOut(Tensor q, Tensor k, Tensor v, Tensor? attendable, Tensor? bias, double dropout)
     {
         using var scope = NewDisposeScope();
-        var scores = (q * (1.0 / Math.Sqrt(q.shape[^1]))).matmul(k.transpose(-2, -1)); // [B, nH, T, T]
+        var scores = (q * Scalars.Of(1.0 / Math.Sqrt(q.shape[^1]))).matmul(k.transpose(-2, -1)); // [B, nH, T, T]
         if (bias is not null) scores.add_(bias);
-        if (attendable is not null) scores.masked_fill_(attendable.logical_not(), double.NegativeInfinity);
+        if (attendable is not null) scores.masked_fill_(attendable.logical_not(), Scalars.Of(double.NegativeInfinity));
         var weights = nn.functional.dropout(scores.softmax(-1), dropout, dropout > 0);
         return weights.matmul(v).MoveToOuterDisposeScope();
     }

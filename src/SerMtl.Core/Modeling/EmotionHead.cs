@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -70,7 +71,7 @@ public sealed class EmotionHead : nn.Module<Tensor, Tensor, Tensor>
             rows[b] = lengths[b] == 0
                 ? zeros(HiddenSize, hidden.dtype, hidden.device)
                 : hidden[b].narrow(0, 0, lengths[b]).sum(dim: 0);     // [H]; a bare 0 would bind to sum(ScalarType?)
-            if (Pooling == Pooling.Mean && lengths[b] > 0) rows[b] = rows[b] / lengths[b];
+            if (Pooling == Pooling.Mean && lengths[b] > 0) rows[b] = rows[b] / Scalars.Of(lengths[b]);
         }
         return stack(rows).MoveToOuterDisposeScope();               // [B, H]
     }

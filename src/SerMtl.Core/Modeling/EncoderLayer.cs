@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -69,7 +70,7 @@ internal sealed class EncoderLayer : nn.Module<Tensor, Tensor?, Tensor?, Tensor>
         }
         foreach (var norm in new[] { _layerNorm, _finalLayerNorm })
         {
-            norm.weight!.fill_(1);
+            norm.weight!.fill_(Scalars.Of(1L));
             norm.bias!.zero_();
         }
         _attention.ResetRelativeParameters(initializerRange);

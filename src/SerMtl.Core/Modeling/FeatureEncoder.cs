@@ -111,7 +111,7 @@ internal sealed class ChannelLayerNorm : nn.Module<Tensor, Tensor?, Tensor>
     public void ResetParameters()
     {
         using var _ = no_grad();
-        _weight.fill_(1);
+        _weight.fill_(Scalars.Of(1L));
         _bias.zero_();
     }
 }
@@ -185,7 +185,7 @@ internal sealed class FeatureEncoder : nn.Module<Tensor, long[]?, Tensor>
             }
             if (lengths is not null && layer.UsesFrameMask)
             {
-                validFrames = arange(layer.OutputLength(x.shape[2]), device: x.device).unsqueeze(0) < tensor(lengths, device: x.device).unsqueeze(1); // [B, T]
+                validFrames = Scalars.Arange(layer.OutputLength(x.shape[2]), x.device).unsqueeze(0) < tensor(lengths, device: x.device).unsqueeze(1); // [B, T]
             }
             x = layer.call(x, validFrames);
         }

@@ -41,7 +41,7 @@ internal sealed class FeatureProjection : nn.Module<Tensor, Tensor>
         var bound = 1.0 / Math.Sqrt(_projection.weight!.shape[1]);
         nn.init.uniform_(_projection.weight!, -bound, bound);
         nn.init.uniform_(_projection.bias!, -bound, bound);
-        _layerNorm.weight!.fill_(1);
+        _layerNorm.weight!.fill_(Scalars.Of(1L));
         _layerNorm.bias!.zero_();
     }
 }

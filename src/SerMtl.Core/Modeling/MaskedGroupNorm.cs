@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -32,7 +33,7 @@ internal sealed class MaskedGroupNorm : nn.Module<Tensor, Tensor?, Tensor>
     public void ResetParameters()
     {
         using var _ = no_grad();
-        _weight.fill_(1);
+        _weight.fill_(Scalars.Of(1L));
         _bias.zero_();
     }
 
@@ -57,9 +58,9 @@ internal sealed class MaskedGroupNorm : nn.Module<Tensor, Tensor?, Tensor>
             (variances[b], means[b]) = valid.var_mean(-1, unbiased: false, keepdim: true); // [C, 1], biased as GroupNorm
         }
         var mean = stack(means);                                                       // [B, C, 1]
-        var scale = (stack(variances) + Eps).rsqrt() * _weight.unsqueeze(-1);          // [B, C, 1]
+        var scale = (stack(variances) + Scalars.Of(Eps)).rsqrt() * _weight.unsqueeze(-1);          // [B, C, 1]
         var shift = _bias.unsqueeze(-1) - mean * scale;                                // [B, C, 1]
         // One pass over x: y = x * scale + shift (padding frames are transformed too, and stay padding).
-        return shift.to(x.dtype).addcmul(x, scale.to(x.dtype), 1).MoveToOuterDisposeScope();
+        return shift.to(x.dtype).addcmul(x, scale.to(x.dtype), Scalars.Of(1L)).MoveToOuterDisposeScope();
     }
 }

@@ -95,7 +95,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tensor
         var projected = FastLinear.Apply(perHead, _gateLinear.weight!, _gateLinear.bias);      // [B, nH, T, 8]
         var gates = projected.view(b, _heads, t, 2, 4).sum(dim: -1).sigmoid();                 // [B, nH, T, 2]
         var (gateA, gateB) = (gates.narrow(-1, 0, 1), gates.narrow(-1, 1, 1));                 // [B, nH, T, 1] each
-        var gate = gateA * (gateB * _gateConst.to(gates.dtype) - 1.0) + 2.0;
+        var gate = gateA * (gateB * _gateConst.to(gates.dtype) - Scalars.Of(1.0)) + Scalars.Of(2.0);
         return gate * positionBias.to(gate.dtype);                                             // [B, nH, T, T]
     }
 
@@ -109,7 +109,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tensor
             throw new InvalidOperationException("only WavLM's first attention layer holds the relative position table");
         using var scope = NewDisposeScope();
         var table = RelativeBuckets(frames, _buckets, _bucketDistance);                          // [2T - 1] for offsets -(T-1)..T-1
-        var offsets = arange(frames).unsqueeze(0) - arange(frames).unsqueeze(1) + (frames - 1); // [T, T]: j - i, shifted to >= 0
+        var offsets = Scalars.Arange(frames).unsqueeze(0) - Scalars.Arange(frames).unsqueeze(1) + Scalars.Of(frames - 1); // [T, T]: j - i, shifted to >= 0
         var buckets = tensor(table).index_select(0, offsets.flatten()).view(frames, frames).to(device);
         return _relativeEmbedding.call(buckets).permute(2, 0, 1).MoveToOuterDisposeScope();      // [nH, T, T]
     }
@@ -149,7 +149,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor?, Tensor?, Tensor
             nn.init.normal_(_gateLinear.weight!, 0, initializerRange);
             _gateLinear.bias!.zero_();
         }
-        _gateConst?.fill_(1);
+        _gateConst?.fill_(Scalars.Of(1L));
         if (_relativeEmbedding is not null) nn.init.normal_(_relativeEmbedding.weight!);
     }
 }

@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -61,7 +62,7 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
         if (validFrames is not null)
         {
             // Padded frames are zeroed so the positional convolution sees what it sees past the end of a lone utterance.
-            x = x.masked_fill(validFrames.logical_not().unsqueeze(-1), 0);
+            x = x.masked_fill(validFrames.logical_not().unsqueeze(-1), Scalars.Of(0L));
             attendable = validFrames.unsqueeze(1).unsqueeze(1); // [B, 1, 1, T]: key padding mask for every head and query
         }
         x = x + _posConvEmbed.call(x);
@@ -90,7 +91,7 @@ internal sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
     {
         using var _ = no_grad();
         _posConvEmbed.ResetParameters();
-        _layerNorm.weight!.fill_(1);
+        _layerNorm.weight!.fill_(Scalars.Of(1L));
         _layerNorm.bias!.zero_();
         foreach (var layer in _layers) layer.ResetParameters(initializerRange);
     }

@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -65,7 +66,7 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
         if (useWeightedLayerSum)
         {
             var layers = backbone.Config.NumHiddenLayers + 1;
-            _layerWeights = new Parameter(ones(layers) / layers);
+            _layerWeights = new Parameter(ones(layers) / Scalars.Of((long)layers));
         }
         RegisterComponents();
     }
@@ -100,7 +101,7 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
         }
         var projected = _projector.call(hidden);                                                     // [B, T, P]
         var frames = projected.shape[1];
-        var valid = (arange(frames, device: projected.device).unsqueeze(0) < output.FrameLengths.unsqueeze(1))
+        var valid = (Scalars.Arange(frames, projected.device).unsqueeze(0) < output.FrameLengths.unsqueeze(1))
             .unsqueeze(-1).to(projected.dtype);                                                      // [B, T, 1]
         var pooled = (projected * valid).sum(1) / output.FrameLengths.to(projected.dtype).unsqueeze(1); // [B, P]
         return _classifier.call(pooled).MoveToOuterDisposeScope();                                   // [B, C]

@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SerMtl.Checkpoints;
@@ -81,12 +82,12 @@ public sealed class Wav2Vec2ForSpeechClassification : nn.Module<Tensor, Tensor?,
         using var output = _backbone.call(waveforms, lengths);
         var hidden = output.LastHiddenState;                                                          // [B, T, H]
         var frames = hidden.shape[1];
-        var valid = (arange(frames, device: hidden.device).unsqueeze(0) < output.FrameLengths.unsqueeze(1)).unsqueeze(-1); // [B, T, 1]
+        var valid = (Scalars.Arange(frames, hidden.device).unsqueeze(0) < output.FrameLengths.unsqueeze(1)).unsqueeze(-1); // [B, T, 1]
         var pooled = Pooling switch                                                                   // [B, H]
         {
-            "sum" => hidden.masked_fill(valid.logical_not(), 0).sum(1),
-            "max" => hidden.masked_fill(valid.logical_not(), double.NegativeInfinity).amax([1]),
-            _ => hidden.masked_fill(valid.logical_not(), 0).sum(1) / output.FrameLengths.to(hidden.dtype).unsqueeze(1),
+            "sum" => hidden.masked_fill(valid.logical_not(), Scalars.Of(0L)).sum(1),
+            "max" => hidden.masked_fill(valid.logical_not(), Scalars.Of(double.NegativeInfinity)).amax([1]),
+            _ => hidden.masked_fill(valid.logical_not(), Scalars.Of(0L)).sum(1) / output.FrameLengths.to(hidden.dtype).unsqueeze(1),
         };
         return _classifier.call(pooled).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using SerMtl.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -112,7 +113,7 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
         using var scope = NewDisposeScope();
         var lengths = inputLengths.to(ScalarType.Int64);
         for (var i = 0; i < Config.ConvKernel.Count; i++)
-            lengths = (lengths - Config.ConvKernel[i]).floor_divide(Config.ConvStride[i]).add(1).clamp_min(0);
+            lengths = (lengths - Scalars.Of((long)Config.ConvKernel[i])).floor_divide(Scalars.Of((long)Config.ConvStride[i])).add(Scalars.Of(1L), Scalars.Of(1L)).clamp_min(Scalars.Of(0L));
         return lengths.MoveToOuterDisposeScope();
     }
 
@@ -158,7 +159,7 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
 
         Tensor? validFrames = null;
         if (frameLengths.Any(l => l != frames))
-            validFrames = arange(frames, device: waveforms.device).unsqueeze(0) < tensor(frameLengths, device: waveforms.device).unsqueeze(1); // [B, T]
+            validFrames = Scalars.Arange(frames, waveforms.device).unsqueeze(0) < tensor(frameLengths, device: waveforms.device).unsqueeze(1); // [B, T]
         if (training && Config.ApplySpecAugment) hidden = MaskHiddenStates(hidden, frameLengths);
         var states = OutputHiddenStates ? new List<Tensor>() : null;
         var last = _encoder.Run(hidden, validFrames, states);
@@ -372,7 +373,7 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
         {
             var channels = Enumerable.Repeat(size, (int)batch).ToArray();
             var mask = SpecAugment.ComputeMask(channels, size, Config.MaskFeatureProb, Config.MaskFeatureLength, Config.MaskFeatureMinMasks, random);
-            hidden = hidden.masked_fill(ToTensor(mask, hidden.device).unsqueeze(1), 0); // [B, 1, H] over all frames
+            hidden = hidden.masked_fill(ToTensor(mask, hidden.device).unsqueeze(1), Scalars.Of(0L)); // [B, 1, H] over all frames
         }
         return hidden;
     }

@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -124,11 +125,11 @@ internal sealed class LowMemoryAdamW : AdamW
         var expAvg = compact ? state.exp_avg.to(param.dtype) : state.exp_avg;
         var expAvgSq = compact ? state.exp_avg_sq.to(param.dtype) : state.exp_avg_sq;
 
-        param.mul_(1 - lr * weightDecay);
-        expAvg.mul_(beta1).add_(grad, alpha: 1 - beta1);
-        expAvgSq.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
-        var denominator = expAvgSq.sqrt().div_(Math.Sqrt(biasCorrection2)).add_(eps);
-        param.addcdiv_(expAvg, denominator, value: -lr / biasCorrection1);
+        param.mul_(Scalars.Of(1 - lr * weightDecay));
+        expAvg.mul_(Scalars.Of(beta1)).add_(grad, alpha: Scalars.Of(1 - beta1));
+        expAvgSq.mul_(Scalars.Of(beta2)).addcmul_(grad, grad, value: Scalars.Of(1 - beta2));
+        var denominator = expAvgSq.sqrt().div_(Scalars.Of(Math.Sqrt(biasCorrection2))).add_(Scalars.Of(eps), Scalars.Of(1L));
+        param.addcdiv_(expAvg, denominator, value: Scalars.Of(-lr / biasCorrection1));
         if (!compact) return;
 
         if (_generator is null || _generator.device != param.device) _generator = new Generator((ulong)_seed, param.device);
@@ -150,7 +151,7 @@ internal sealed class LowMemoryAdamW : AdamW
         var (mantissa, exponent) = frexp(x);
         var sign = mantissa.sign();
         var uniform = rand(x.shape, x.dtype, x.device, generator: generator);
-        var rounded = mantissa.abs_().mul_(256).add_(uniform).floor_().mul_(sign).ldexp_(exponent.sub_(8));
+        var rounded = mantissa.abs_().mul_(Scalars.Of(256L)).add_(uniform, Scalars.Of(1L)).floor_().mul_(sign).ldexp_(exponent.sub_(Scalars.Of(8L)));
         return rounded.to(type).MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using SerMtl.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -106,7 +107,7 @@ public sealed class MultiTaskLoss
         using var scope = NewDisposeScope();
         var labels = emotionLabels.to(ScalarType.Int64, emotionLogits.device);
         var classes = emotionLogits.shape[1];
-        if (labels.lt(0).logical_or_(labels.ge(classes)).any().item<bool>())
+        if (labels.lt(Scalars.Of(0L)).logical_or_(labels.ge(Scalars.Of(classes))).any().item<bool>())
             throw new ArgumentException($"emotion labels [{Values(labels)}] must lie in [0, {classes}) (the logits' C)", nameof(emotionLabels));
         var emotion = nn.functional.cross_entropy(emotionLogits.to(ScalarType.Float32), labels);
         if (Alpha == 0)
@@ -120,7 +121,7 @@ public sealed class MultiTaskLoss
         if (BlankId >= ctcLogits.shape[2])
             throw new ArgumentException($"the CTC blank id {BlankId} is outside the logits' vocabulary of {ctcLogits.shape[2]}", nameof(ctcLogits));
         var ctc = CtcLoss(ctcLogits, frameLengths, targets, targetLengths, CtcReduction, ZeroInfinity, BlankId);
-        var total = emotion + Alpha * ctc;
+        var total = emotion.add(ctc, Scalars.Of(Alpha));
         return new MultiTaskLossResult(
             total.MoveToOuterDisposeScope(), emotion.MoveToOuterDisposeScope(), ctc.MoveToOuterDisposeScope());
     }
@@ -157,13 +158,13 @@ public sealed class MultiTaskLoss
 
         // Utterances without a target are masked out (where, not multiply, so nothing of theirs leaks into the
         // loss or its gradient); no host sync is needed to find them.
-        var hasTarget = lengths.gt(0);                                                 // [B]
+        var hasTarget = lengths.gt(Scalars.Of(0L));                                                // [B]
         var kept = perUtterance.where(hasTarget, zeros_like(perUtterance));            // [B]
         var loss = reduction switch
         {
             CtcReduction.Sum => kept.sum(),
-            CtcReduction.Mean => (kept / lengths.clamp_min(1).to(ScalarType.Float32)).sum()
-                                 / hasTarget.sum().clamp_min(1).to(ScalarType.Float32),
+            CtcReduction.Mean => (kept / lengths.clamp_min(Scalars.Of(1L)).to(ScalarType.Float32)).sum()
+                                 / hasTarget.sum().clamp_min(Scalars.Of(1L)).to(ScalarType.Float32),
             _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "unknown CTC reduction"),
         };
         return loss.MoveToOuterDisposeScope();
@@ -181,19 +182,19 @@ public sealed class MultiTaskLoss
                 $"expected targets concatenated [N] or padded [{batch}, L], got [{Shape(targets)}]", "targets");
 
         // One host sync for every value check: out-of-range ids would make ctc_loss read outside the logits.
-        var badFrames = inputLengths.lt(0).logical_or_(inputLengths.gt(frames)).any();
+        var badFrames = inputLengths.lt(Scalars.Of(0L)).logical_or_(inputLengths.gt(Scalars.Of(frames))).any();
         Tensor badLengths, badIds;
         if (targets.dim() == 1)
         {
-            badLengths = targetLengths.lt(0).any().logical_or_(targetLengths.sum().ne(targets.shape[0]));
-            badIds = targets.lt(0).logical_or_(targets.ge(vocabulary)).logical_or_(targets.eq(blank)).any();
+            badLengths = targetLengths.lt(Scalars.Of(0L)).any().logical_or_(targetLengths.sum().ne(Scalars.Of(targets.shape[0])));
+            badIds = targets.lt(Scalars.Of(0L)).logical_or_(targets.ge(Scalars.Of(vocabulary))).logical_or_(targets.eq(Scalars.Of((long)blank))).any();
         }
         else
         {
             var width = targets.shape[1];
-            badLengths = targetLengths.lt(0).logical_or_(targetLengths.gt(width)).any();
-            var inTarget = arange(width, device: targets.device).unsqueeze(0).lt(targetLengths.unsqueeze(1)); // [B, L]
-            badIds = targets.lt(0).logical_or_(targets.ge(vocabulary)).logical_or_(targets.eq(blank)).logical_and_(inTarget).any();
+            badLengths = targetLengths.lt(Scalars.Of(0L)).logical_or_(targetLengths.gt(Scalars.Of(width))).any();
+            var inTarget = Scalars.Arange(width, targets.device).unsqueeze(0).lt(targetLengths.unsqueeze(1)); // [B, L]
+            badIds = targets.lt(Scalars.Of(0L)).logical_or_(targets.ge(Scalars.Of(vocabulary))).logical_or_(targets.eq(Scalars.Of((long)blank))).logical_and_(inTarget).any();
         }
         if (!stack([badFrames, badLengths, badIds]).any().item<bool>()) return;
 

@@ -167,7 +167,7 @@ public sealed class SerTrainer
         var missing = trainable.Where(p => p.grad is null).ToArray();
         if (missing.Length == 0) return;
         using var grad = enable_grad();
-        var zero = missing.Select(p => p.sum() * 0.0).Aggregate((a, b) => a + b); // d/dp = 0 everywhere
+        var zero = missing.Select(p => p.sum() * Scalars.Of(0.0)).Aggregate((a, b) => a.add(b, Scalars.Of(1L))); // d/dp = 0 everywhere
         zero.backward();
     }
 
@@ -361,11 +361,11 @@ public sealed class SerTrainer
             loss = lossFunction.Compute(output.EmotionLogits, labels, output.CtcLogits, output.FrameLengths, targets, targetLengths);
         }
         var total = loss.Total;
-        if (_injectNonFiniteLoss?.Invoke(epoch, pass) == true) total = total * double.NaN;
+        if (_injectNonFiniteLoss?.Invoke(epoch, pass) == true) total = total * Scalars.Of(double.NaN);
         // One host sync per pass: the loss terms, for the log and the finiteness check.
         var terms = (loss.Ctc is null ? stack([total, loss.Emotion]) : stack([total, loss.Emotion, loss.Ctc])).to(ScalarType.Float64).cpu().data<double>().ToArray();
         if (!double.IsFinite(terms[0])) return false;
-        (total / passesInUpdate).backward();
+        (total / Scalars.Of((long)passesInUpdate)).backward();
         RecomputedLayer.ThrowIfRecomputationFailed();
         accumulator = accumulator with
         {
