@@ -120,6 +120,56 @@ internal sealed class PolyphaseFilter
         return output;
     }
 
+    /// <summary>
+    /// The input samples output samples [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>)
+    /// read: [floor(first·M/L) − K, floor(last·M/L) + K + 1), indices into the unpadded input (negative ones and those past
+    /// its end are zeros).
+    /// </summary>
+    public (long From, long To) InputRange(long first, int count)
+    {
+        var last = first + Math.Max(count, 1) - 1;
+        return (first * _down / _up - _reach, last * _down / _up + _reach + 1);
+    }
+
+    /// <summary>
+    /// Output samples [<paramref name="first"/>, <paramref name="first"/> + output.Length) of <see cref="Apply"/>, given
+    /// the input over <see cref="InputRange"/> (zeros where the signal has none): the same windows and taps, so the
+    /// same values, bit for bit, as the whole signal resampled at once.
+    /// </summary>
+    public void ApplyRange(ReadOnlySpan<float> input, long first, Span<float> output)
+    {
+        if (output.Length == 0) return;
+        var (from, to) = InputRange(first, output.Length);
+        if (input.Length != to - from)
+            throw new ArgumentException($"expected the {to - from} input samples [{from}, {to}), got {input.Length}", nameof(input));
+        long start = first * _down / _up;          // floor(j·M / L) for j = first
+        var phase = (int)(first * _down % _up);    // (j·M) mod L
+        var origin = start;                        // window of j starts at input index start − K = local index start − origin
+        for (var j = 0; j < output.Length; j++)
+        {
+            var window = input.Slice((int)(start - origin), _taps);
+            if (_exact)
+            {
+                output[j] = Dot(window, _rows.AsSpan(phase * _taps, _taps));
+            }
+            else
+            {
+                var position = (double)phase / _up * SubPhases;
+                var row = (int)position;
+                var w = (float)(position - row);
+                var a = Dot(window, _rows.AsSpan(row * _taps, _taps));
+                var b = Dot(window, _rows.AsSpan((row + 1) * _taps, _taps));
+                output[j] = a + w * (b - a);
+            }
+            phase += _down;
+            if (phase >= _up)
+            {
+                start += phase / _up;
+                phase %= _up;
+            }
+        }
+    }
+
     /// <summary>The continuous kernel at <paramref name="u"/> input samples from the output position.</summary>
     internal double Kernel(double u)
     {

@@ -53,7 +53,7 @@ public static class Resampler
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(toRate);
     }
 
-    private static PolyphaseFilter FilterFor(int fromRate, int toRate)
+    internal static PolyphaseFilter FilterFor(int fromRate, int toRate)
     {
         if (Cache.TryGetValue((fromRate, toRate), out var filter)) return filter;
         if (Cache.Count >= MaxCachedFilters) Cache.Clear();

@@ -37,6 +37,24 @@ internal sealed class WavParser
 
     public AudioClip Parse()
     {
+        var (format, samples, _, _) = ParseChunks(readSamples: true);
+        return new AudioClip(samples!, format.SampleRate) { Warnings = _warnings };
+    }
+
+    /// <summary>
+    /// Checks the file as <see cref="Parse"/> does but reads no audio: the format, where the data starts (bytes from the
+    /// stream's origin) and how many whole frames it holds (a truncated chunk counts the frames that are there). Needs a
+    /// seekable stream.
+    /// </summary>
+    public WavLayout ParseLayout()
+    {
+        if (!_stream.CanSeek) throw new ArgumentException($"{_name}: reading a WAV file in pieces needs a seekable stream");
+        var (format, _, offset, bytes) = ParseChunks(readSamples: false);
+        return new WavLayout(format, _origin + offset, bytes / format.BlockAlign, _warnings);
+    }
+
+    private (WavFormat Format, float[]? Samples, long DataOffset, long DataBytes) ParseChunks(bool readSamples)
+    {
         Span<byte> header = stackalloc byte[12];
         var got = ReadUpTo(header);
         if (got == 0) throw Fail("is empty (0 bytes)");
@@ -63,23 +81,25 @@ internal sealed class WavParser
 
         WavFormat? format = null;
         float[]? samples = null;
+        var haveData = false;
+        long dataOffset = -1, dataBytesFound = -1;
         long deferredDataOffset = -1, deferredDataBytes = -1;
         Span<byte> chunkHeader = stackalloc byte[8];
         while (true)
         {
             // Bytes after the RIFF chunk (trailing junk some tools append) are ignored once the audio is in.
-            if (samples is not null && !riffSizeLies && _position >= riffEnd) break;
+            if (haveData && !riffSizeLies && _position >= riffEnd) break;
             var chunkStart = _position;
             got = ReadUpTo(chunkHeader);
             if (got == 0) break;
             if (got < 8)
             {
-                if (samples is not null) break;
+                if (haveData) break;
                 throw Fail($"is truncated: the chunk header at byte {chunkStart} is cut off after {got} of 8 bytes");
             }
             if (!IsChunkId(chunkHeader[..4]))
             {
-                if (samples is not null) break;
+                if (haveData) break;
                 throw Fail($"has bytes that are not a chunk header at byte {chunkStart} ({Describe(chunkHeader[..4])}); the file is corrupt");
             }
             var id = Encoding.ASCII.GetString(chunkHeader[..4]);
@@ -99,7 +119,7 @@ internal sealed class WavParser
             }
             else if (id == "data")
             {
-                if (samples is not null || deferredDataOffset >= 0)
+                if (haveData || deferredDataOffset >= 0)
                     throw Fail($"has a second data chunk at byte {chunkStart}");
                 // Streaming writers leave the data size as 0xFFFFFFFF, or 0 together with a lying RIFF size:
                 // the audio then runs to the end of the stream.
@@ -125,7 +145,18 @@ internal sealed class WavParser
                     SkipPadByte(size);
                     continue;
                 }
-                samples = ReadSamples(format, dataBytes);
+                haveData = true;
+                dataOffset = _position;
+                if (readSamples)
+                {
+                    samples = ReadSamples(format, dataBytes);
+                    dataBytesFound = _position - dataOffset;
+                }
+                else
+                {
+                    dataBytesFound = dataBytes!.Value;
+                    Skip(dataBytesFound);
+                }
                 if (!runsToEnd) SkipPadByte(size);
             }
             else
@@ -133,7 +164,7 @@ internal sealed class WavParser
                 // LIST, fact, cue, bext, JUNK, ...: not needed for decoding.
                 if ((remaining is { } r && size > r) || !Skip(size))
                 {
-                    if (samples is not null) break; // metadata cut short after the audio: the audio is intact
+                    if (haveData) break; // metadata cut short after the audio: the audio is intact
                     throw Fail($"is truncated: chunk '{id.TrimEnd()}' at byte {chunkStart} declares {size} bytes but only {remaining?.ToString() ?? "fewer"} remain");
                 }
                 SkipPadByte(size);
@@ -141,15 +172,20 @@ internal sealed class WavParser
         }
 
         if (format is null)
-            throw Fail(samples is null && deferredDataOffset < 0 ? "has no fmt chunk (and no data chunk)" : "has no fmt chunk");
-        if (samples is null)
+            throw Fail(!haveData && deferredDataOffset < 0 ? "has no fmt chunk (and no data chunk)" : "has no fmt chunk");
+        if (!haveData)
         {
             if (deferredDataOffset < 0) throw Fail("has no data chunk");
-            _stream.Position = _origin + deferredDataOffset;
-            _position = deferredDataOffset;
-            samples = ReadSamples(format, deferredDataBytes);
+            dataOffset = deferredDataOffset;
+            dataBytesFound = deferredDataBytes;
+            if (readSamples)
+            {
+                _stream.Position = _origin + deferredDataOffset;
+                _position = deferredDataOffset;
+                samples = ReadSamples(format, deferredDataBytes);
+            }
         }
-        return new AudioClip(samples, format.SampleRate) { Warnings = _warnings };
+        return (format, samples, dataOffset, dataBytesFound);
     }
 
     /// <summary>
