@@ -156,7 +156,7 @@ public sealed class EmotionRecognizer : IDisposable
     {
         if (sampleRate <= 0) throw new ArgumentException($"sample rate must be positive, got {sampleRate}", nameof(sampleRate));
         var atModelRate = Resampler.Resample(samples, sampleRate, _sampleRate);
-        return Run([Check(new Input("audio", atModelRate, Seconds(samples.Length, sampleRate)), isFile: false)])[0];
+        return Run([Check(new Input("audio", atModelRate, atModelRate.Length, Seconds(samples.Length, sampleRate)), isFile: false)])[0];
     }
 
     /// <summary>Predicts the emotion and transcript of an audio clip (e.g. from <see cref="WavReader"/>).</summary>
@@ -211,11 +211,30 @@ public sealed class EmotionRecognizer : IDisposable
         }
     }
 
-    /// <summary>A recording at the model's rate, named for errors, with its original duration.</summary>
-    private sealed record Input(string Name, float[] Samples, TimeSpan Duration)
+    /// <summary>
+    /// A recording at the model's rate, named for errors, with its original duration: in memory (<see cref="Samples"/>),
+    /// or a WAV file (<see cref="File"/>) whose windows are read when their batch runs, so that a long recording takes
+    /// the memory of a batch of windows, not of the whole recording.
+    /// </summary>
+    private sealed record Input(string Name, float[]? Samples, int Length, TimeSpan Duration)
     {
         /// <summary>What the WAV reader accepted but reported (a truncated file, ...).</summary>
         public IReadOnlyList<string> Warnings { get; init; } = [];
+
+        public WavFile? File { get; init; }
+
+        /// <summary>
+        /// Samples [start, start + length) at the model's rate; a file's are read into <paramref name="reuse"/> when it has
+        /// that length (windows are all one length, so a batch's buffers serve the next batch too).
+        /// </summary>
+        public float[] Read(int start, int length, int sampleRate, float[]? reuse)
+        {
+            if (Samples is not null)
+                return start == 0 && length == Samples.Length ? Samples : Samples.AsSpan(start, length).ToArray();
+            var window = reuse?.Length == length ? reuse : new float[length];
+            File!.ReadMono(sampleRate, start, window);
+            return window;
+        }
     }
 
     /// <summary>A stretch of one input the model runs on: the whole recording or one window of it.</summary>
@@ -224,40 +243,64 @@ public sealed class EmotionRecognizer : IDisposable
     /// <summary>What a forward gives for one segment: label probabilities [C] and the best CTC token of each valid frame.</summary>
     private readonly record struct SegmentResult(float[] Probabilities, long[] FrameIds);
 
+    /// <summary>
+    /// A WAV file checked as a whole (format, length, finite samples, silence) in one pass over its frames in pieces,
+    /// then read window by window as batches run. The silence test looks at the mono mix at the file's own rate (at the
+    /// model's rate, when they are the same, as for in-memory audio).
+    /// </summary>
     private Input FromFile(string path)
     {
-        var clip = WavReader.Read(path);
-        return Prepare(path, clip.Samples, clip.SampleRate, isFile: true, clip.Warnings);
+        var file = WavFile.Open(path);
+        var length = file.LengthAt(_sampleRate);
+        if (length > int.MaxValue)
+            throw new InvalidDataException($"{path}: {file.Duration.TotalHours:0.#} hours is more than a recording of {int.MaxValue / (double)_sampleRate / 3600:0.#} hours this recognizer reads; split it");
+        var input = new Input(path, null, (int)length, file.Duration) { Warnings = file.Warnings, File = file };
+        if (length == 0) throw new InvalidDataException($"{path}: the audio is empty (0 samples)");
+        if (length < _receptiveField)
+            throw new InvalidDataException($"{path}: {Describe(length, _sampleRate)} is shorter than the model's receptive field of {Describe(_receptiveField, _sampleRate)}");
+        var peak = 0f;
+        var piece = new float[(int)Math.Min(file.Frames, 1 << 16)];
+        for (long start = 0; start < file.Frames; start += piece.Length)
+        {
+            var span = piece.AsSpan(0, (int)Math.Min(piece.Length, file.Frames - start));
+            file.ReadMono(start, span); // refuses NaN and infinity, naming the frame
+            foreach (var v in span) peak = Math.Max(peak, Math.Abs(v));
+        }
+        return WithSilenceWarning(input, peak);
     }
 
     private Input Prepare(string name, float[] samples, int sampleRate, bool isFile, IReadOnlyList<string>? readerWarnings = null)
     {
         if (sampleRate <= 0) throw new ArgumentException($"{name}: sample rate must be positive, got {sampleRate}");
         var atModelRate = AudioLoader.Resample(new AudioClip(samples, sampleRate), _sampleRate);
-        return Check(new Input(name, atModelRate, Seconds(samples.Length, sampleRate)) { Warnings = readerWarnings ?? [] }, isFile);
+        return Check(new Input(name, atModelRate, atModelRate.Length, Seconds(samples.Length, sampleRate)) { Warnings = readerWarnings ?? [] }, isFile);
     }
 
     /// <summary>Rejects what the model cannot run: files get <see cref="InvalidDataException"/>, in-memory samples <see cref="ArgumentException"/>.</summary>
     private Input Check(Input input, bool isFile)
     {
         string? problem = null;
-        var n = input.Samples.Length;
+        var samples = input.Samples!;
+        var n = samples.Length;
         if (n == 0) problem = $"{input.Name}: the audio is empty (0 samples)";
         else if (n < _receptiveField)
             problem = $"{input.Name}: {Describe(n, _sampleRate)} is shorter than the model's receptive field of {Describe(_receptiveField, _sampleRate)}";
-        else if (!AllFinite(input.Samples)) problem = $"{input.Name}: the audio holds NaN or infinite samples";
+        else if (!AllFinite(samples)) problem = $"{input.Name}: the audio holds NaN or infinite samples";
         if (problem is null)
         {
-            // Silence (or channels that cancel when mixed to mono) still gets a label; say that it means nothing.
             var peak = 0f;
-            foreach (var v in input.Samples) peak = Math.Max(peak, Math.Abs(v));
-            return peak >= SilencePeak ? input : input with
-            {
-                Warnings = [.. input.Warnings, $"{input.Name}: the audio is silent after mixing to mono (peak {peak:G2}, below {SilencePeak:G1}); the prediction says nothing about it"],
-            };
+            foreach (var v in samples) peak = Math.Max(peak, Math.Abs(v));
+            return WithSilenceWarning(input, peak);
         }
         throw isFile ? new InvalidDataException(problem) : new ArgumentException(problem);
     }
+
+    /// <summary>Silence (or channels that cancel when mixed to mono) still gets a label; the warning says that it means nothing.</summary>
+    private static Input WithSilenceWarning(Input input, float peak) =>
+        peak >= SilencePeak ? input : input with
+        {
+            Warnings = [.. input.Warnings, $"{input.Name}: the audio is silent after mixing to mono (peak {peak:G2}, below {SilencePeak:G1}); the prediction says nothing about it"],
+        };
 
     private IReadOnlyList<EmotionPrediction> Run(IReadOnlyList<Input> inputs)
     {
@@ -268,7 +311,7 @@ public sealed class EmotionRecognizer : IDisposable
         var segmentsOf = new List<Segment>[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {
-            segmentsOf[i] = Split(i, inputs[i].Samples.Length);
+            segmentsOf[i] = Split(i, inputs[i].Length);
             segments.AddRange(segmentsOf[i]);
         }
         var results = Forward(inputs, segments);
@@ -293,14 +336,23 @@ public sealed class EmotionRecognizer : IDisposable
         var results = new SegmentResult[segments.Count];
         // Similar lengths in a batch waste little compute on padding; the order does not change any result.
         var order = Enumerable.Range(0, segments.Count).OrderByDescending(i => segments[i].Length).ToArray();
+        var buffers = new List<float[]>();
         foreach (var chunk in order.Chunk(Options.BatchSize))
         {
-            var waves = chunk.Select(i =>
+            // Windows of a file are read here, a batch at a time, into the previous batch's buffers.
+            var waves = new List<float[]>(chunk.Length);
+            for (var j = 0; j < chunk.Length; j++)
             {
-                var s = segments[i];
-                var samples = inputs[s.Input].Samples;
-                return s.Start == 0 && s.Length == samples.Length ? samples : samples.AsSpan(s.Start, s.Length).ToArray();
-            }).ToList();
+                var s = segments[chunk[j]];
+                var input = inputs[s.Input];
+                var window = input.Read(s.Start, s.Length, _sampleRate, input.File is null ? null : buffers.ElementAtOrDefault(j));
+                if (input.File is not null)
+                {
+                    if (j < buffers.Count) buffers[j] = window;
+                    else buffers.Add(window);
+                }
+                waves.Add(window);
+            }
 
             // One dispose scope per forward: every tensor of this batch is freed when it ends.
             using var scope = NewDisposeScope();

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace SerMtl.Data.Audio;
 
 /// <summary>Where the audio of a WAV file is: its format, the first byte of its frames and how many whole frames there are.</summary>
@@ -105,9 +107,18 @@ public sealed class WavFile
         if (destination.Length == 0) return;
         var filter = Resampler.FilterFor(SampleRate, sampleRate);
         var (from, to) = filter.InputRange(start, destination.Length);
-        var input = new float[to - from];            // zeros where the file has no frames, as Apply pads
-        var (first, last) = (Math.Max(from, 0), Math.Min(to, Frames));
-        if (last > first) ReadMono(first, input.AsSpan((int)(first - from), (int)(last - first)));
-        filter.ApplyRange(input, start, destination);
+        var rented = ArrayPool<float>.Shared.Rent((int)(to - from));
+        try
+        {
+            var input = rented.AsSpan(0, (int)(to - from));
+            input.Clear();                               // zeros where the file has no frames, as Apply pads
+            var (first, last) = (Math.Max(from, 0), Math.Min(to, Frames));
+            if (last > first) ReadMono(first, input.Slice((int)(first - from), (int)(last - first)));
+            filter.ApplyRange(input, start, destination);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
+        }
     }
 }

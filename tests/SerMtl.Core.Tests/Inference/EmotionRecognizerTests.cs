@@ -35,6 +35,49 @@ public sealed class EmotionRecognizerTests(SavedModelFixture model, ITestOutputH
         Assert.Equal(expected.Windows.Count, actual.Windows.Count);
     }
 
+    [Theory]
+    [InlineData(16000, 1)]
+    [InlineData(44100, 2)]
+    public void Predict_LongFileReadWindowByWindow_EqualsTheRecordingInMemory(int rate, int channels)
+    {
+        // Issue 17: a file is read a batch of windows at a time (bounded memory); every window must be what the whole
+        // recording, read and resampled at once, holds there, so the results are identical.
+        var mono = TestAudio.Speechlike(9.3, rate, seed: 11);
+        var path = Path.Combine(_scratch, $"long-{rate}.wav");
+        var interleaved = new float[mono.Length * channels];
+        for (var i = 0; i < mono.Length; i++)
+            for (var c = 0; c < channels; c++) interleaved[i * channels + c] = mono[i] * (c == 0 ? 1f : 0.5f);
+        using (var stream = File.Create(path)) WriteInterleaved(stream, interleaved, rate, channels);
+
+        using var recognizer = Load(new EmotionRecognizerOptions { MaxWindowSeconds = 2, BatchSize = 2 });
+        var fromFile = recognizer.Predict(path);
+        var inMemory = recognizer.Predict(SerMtl.Data.Audio.WavReader.Read(path));
+        Assert.True(fromFile.Windows.Count >= 5, $"{fromFile.Windows.Count} windows");
+        Assert.Equal(inMemory.Probabilities.Values, fromFile.Probabilities.Values);
+        Assert.Equal(inMemory.Windows.Select(w => w.Probabilities.Values.ToArray()), fromFile.Windows.Select(w => w.Probabilities.Values.ToArray()));
+        Assert.Equal(inMemory.Transcript, fromFile.Transcript);
+        Assert.Equal(inMemory.Duration, fromFile.Duration);
+    }
+
+    /// <summary>16-bit PCM with <paramref name="channels"/> interleaved channels.</summary>
+    private static void WriteInterleaved(Stream stream, float[] interleaved, int rate, int channels)
+    {
+        using var writer = new BinaryWriter(stream);
+        writer.Write("RIFF"u8);
+        writer.Write(36 + interleaved.Length * 2);
+        writer.Write("WAVEfmt "u8);
+        writer.Write(16);
+        writer.Write((short)1);
+        writer.Write((short)channels);
+        writer.Write(rate);
+        writer.Write(rate * channels * 2);
+        writer.Write((short)(channels * 2));
+        writer.Write((short)16);
+        writer.Write("data"u8);
+        writer.Write(interleaved.Length * 2);
+        foreach (var v in interleaved) writer.Write((short)Math.Round(Math.Clamp(v, -1f, 1f) * 32767));
+    }
+
     [Fact]
     public void Predict_FixtureWav_GivesALabelProbabilitiesOverAllLabelsAndATranscript()
     {
