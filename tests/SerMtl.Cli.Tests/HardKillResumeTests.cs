@@ -91,6 +91,35 @@ public sealed class HardKillResumeTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Train_SecondProcessOnTheSameDirectory_IsRefused_AndAKilledHolderLeavesNoStaleLock()
+    {
+        var manifest = Manifest();
+        var lockFile = Path.Combine(_out, "shared", SerMtl.Training.SerTrainer.LockFileName);
+        using var first = Process.Start(Train(manifest, "shared"))!;
+        var firstOut = first.StandardOutput.ReadToEndAsync();
+        var firstErr = first.StandardError.ReadToEndAsync();
+        try
+        {
+            var waited = Stopwatch.StartNew();
+            while (!File.Exists(lockFile) && !first.HasExited && waited.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(20);
+            Assert.False(first.HasExited, "the first run ended before the second could start");
+
+            var second = RunUntil(Train(manifest, "shared"), () => false);
+            Assert.True(second.Finished && second.Exit == 1, $"exit {second.Exit}: {second.Log}");
+            Assert.Contains("is in use by another training run", second.Log);
+            Assert.False(first.HasExited, "the first run was disturbed");
+        }
+        finally
+        {
+            if (!first.HasExited) first.Kill(); // SIGKILL: the lock goes with the process
+            await first.WaitForExitAsync();
+            _ = await firstOut + await firstErr;
+        }
+        var third = RunUntil(Train(manifest, "shared"), () => false);
+        Assert.True(third is { Finished: true, Exit: 0 }, third.Log);
+    }
+
+    [Fact]
     public void Train_KilledAtRandomMomentsAndRerun_EndsBitwiseEqualToAnUninterruptedRun()
     {
         var manifest = Manifest();

@@ -95,11 +95,13 @@ public sealed class SerTrainer
     /// <exception cref="InvalidOperationException">The checkpoint was written for other options or data.</exception>
     /// <exception cref="NonFiniteLossException">Too many updates in a row had a non-finite loss.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; with a checkpoint directory, a checkpoint to resume from was written first.</exception>
+    /// <exception cref="IOException">Another training run (in this process or another) is using the checkpoint directory.</exception>
     public TrainingResult Train(IReadOnlyList<SpeechSample> train, IReadOnlyList<SpeechSample>? validation = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         validation ??= [];
         if (train.Count == 0) throw new ArgumentException("no training samples", nameof(train));
+        using var directoryLock = CheckpointDirectory is null ? null : LockDirectory(CheckpointDirectory);
         var checkpointing = Model.Backbone.GradientCheckpointing;
         var run = Prepare(train, validation, cancellationToken);
         using var optimizer = run.Optimizer;
@@ -153,6 +155,46 @@ public sealed class SerTrainer
     /// <param name="Clock">Time since training started, for progress reports.</param>
     private sealed record TrainingRun(UtteranceSet TrainSet, UtteranceSet? ValidationSet, int? Crop, long? MaxBatchSamples, IReadOnlyList<int[]>[] Plans,
         long TotalSteps, LinearWarmupSchedule Schedule, MultiTaskLoss Loss, AdamW Optimizer, Parameter[] Trainable, Stopwatch Clock);
+
+    /// <summary>The lock file a training run holds in its checkpoint directory.</summary>
+    public const string LockFileName = ".sermtl-lock";
+
+    /// <summary>
+    /// Takes the checkpoint directory for this run: an exclusive lock (flock on Linux and macOS, a share-none handle on
+    /// Windows) on a lock file, held until training returns and released by the system when the process dies however
+    /// it dies, so a killed run leaves nothing stale. A second run on the directory, in this process or another, is
+    /// refused before it reads or writes anything there.
+    /// </summary>
+    /// <exception cref="IOException">Another run holds the directory.</exception>
+    private static FileStream LockDirectory(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, LockFileName);
+        try
+        {
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            stream.SetLength(0);
+            var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            stream.Write(pid);
+            stream.Flush();
+            return stream;
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            string holder;
+            try
+            {
+                using var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                using var text = new StreamReader(reader);
+                holder = text.ReadToEnd().Trim();
+            }
+            catch (IOException)
+            {
+                holder = "";
+            }
+            throw new IOException($"{directory} is in use by another training run{(holder.Length > 0 ? $" (process {holder})" : "")}; wait for it to finish, or train into another directory", e);
+        }
+    }
 
     /// <summary>
     /// Gives every trainable parameter a zero gradient before the first update. <c>zero_grad</c> zeroes gradients in

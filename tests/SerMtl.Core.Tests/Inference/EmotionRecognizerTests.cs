@@ -353,6 +353,50 @@ public sealed class EmotionRecognizerTests(SavedModelFixture model, ITestOutputH
     }
 
     [Fact]
+    public void Dispose_WhileManyThreadsPredict_EachCallAnswersOrSaysDisposed()
+    {
+        // Issue 17: disposing under load must neither crash the process nor give a wrong or half answer: every call
+        // either completes with the answer one thread gets alone, or throws ObjectDisposedException.
+        var recognizer = Load();
+        var expected = recognizer.Predict(Wav("b")).Probabilities.Values.ToArray();
+        var (answers, refused) = (0, 0);
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        using var started = new CountdownEvent(6);
+        var threads = Enumerable.Range(0, 6).Select(_ => new Thread(() =>
+        {
+            started.Signal();
+            for (var n = 0; n < 200; n++)
+            {
+                try
+                {
+                    var got = recognizer.Predict(Wav("b")).Probabilities.Values.ToArray();
+                    if (!got.SequenceEqual(expected)) failures.Enqueue(new InvalidOperationException($"another answer: {string.Join(", ", got)}"));
+                    Interlocked.Increment(ref answers);
+                }
+                catch (ObjectDisposedException)
+                {
+                    Interlocked.Increment(ref refused);
+                    return;
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue(e);
+                    return;
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        started.Wait();
+        Thread.Sleep(300);
+        recognizer.Dispose();
+        threads.ForEach(t => t.Join());
+        output.WriteLine($"{answers} answers, {refused} threads refused after the dispose");
+        Assert.Empty(failures);
+        Assert.True(answers > 0 && refused > 0, $"{answers} answers, {refused} refusals: the dispose did not land during the load");
+        Assert.Throws<ObjectDisposedException>(() => recognizer.Predict(Wav("a")));
+    }
+
+    [Fact]
     public void Predict_ManyThreadsAtOnce_GiveTheSameAnswersAsOneThread()
     {
         using var recognizer = Load(new EmotionRecognizerOptions { MaxWindowSeconds = 1 });

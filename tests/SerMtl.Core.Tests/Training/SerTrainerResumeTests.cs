@@ -120,6 +120,38 @@ public sealed class SerTrainerResumeTests(ResumeReference fixture, ITestOutputHe
     }
 
     [Fact]
+    public void Train_TwoRunsOnOneCheckpointDirectory_TheSecondIsRefusedWhileTheFirstRuns()
+    {
+        var directory = Path.Combine(_runs, "locked");
+        using var inside = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var first = TinyCorpus.Model();
+        // The first run waits inside Train (in its progress report) until the second has been refused.
+        var firstRun = new Thread(() => Builder(first, "locked").WithProgress(new Recorder(p =>
+        {
+            if (p.Phase != TrainingPhase.Training) return;
+            inside.Set();
+            release.Wait();
+        })).Build().Train(_corpus.Train, _corpus.Validation));
+        firstRun.Start();
+        Assert.True(inside.Wait(TimeSpan.FromMinutes(1)), "the first run did not start training");
+        try
+        {
+            using var second = TinyCorpus.Model();
+            var e = Assert.Throws<IOException>(() => Builder(second, "locked").Build().Train(_corpus.Train, _corpus.Validation));
+            Assert.Contains($"{directory} is in use by another training run", e.Message);
+        }
+        finally
+        {
+            release.Set();
+            firstRun.Join();
+        }
+        // Released when Train returns: the same directory trains (here: finds the run finished) again.
+        using var third = TinyCorpus.Model();
+        Assert.Equal(2, Builder(third, "locked").Build().Train(_corpus.Train, _corpus.Validation).ResumedFromEpoch);
+    }
+
+    [Fact]
     public void Train_BFloat16OptimizerStateResumedWithGradientCheckpointing_EndsWithTheWeightsOfAnUninterruptedRun()
     {
         // bfloat16 moments are saved in the checkpoint and rounded from per-step streams, and gradient checkpointing
@@ -237,6 +269,11 @@ public sealed class SerTrainerResumeTests(ResumeReference fixture, ITestOutputHe
         }
 
         public override void OnCheckpoint(CheckpointInfo checkpoint) => Checkpointed?.Invoke(checkpoint);
+    }
+
+    private sealed class Recorder(Action<TrainingProgress> record) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => record(value);
     }
 
     private sealed class CancelOn(CancellationTokenSource cts, Func<TrainingProgress, bool> when) : IProgress<TrainingProgress>
