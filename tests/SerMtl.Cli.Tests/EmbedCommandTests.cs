@@ -95,4 +95,21 @@ public sealed class EmbedCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(outDir, "mulaw.npy")));
         Assert.Equal(2, run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
+
+    [Fact]
+    public void Run_TruncatedWav_IsEmbeddedFromWhatIsThere_WithAWarning()
+    {
+        var scratch = Path.Combine(_out, "in");
+        Directory.CreateDirectory(scratch);
+        var cut = Path.Combine(scratch, "cut.wav");
+        File.WriteAllBytes(cut, File.ReadAllBytes(Wavs[1])[..^4000]);
+        var outDir = Path.Combine(_out, "npy");
+
+        var run = CliTool.Run(["embed", "--model", TestPaths.TinyGroup, "--out", outDir, cut]);
+
+        Assert.Equal(ExitCodes.Success, run.Exit);
+        Assert.Contains($"sermtl embed: warning: {cut}: truncated: the data chunk declares", run.Error);
+        Assert.Contains("4000 bytes are missing", run.Error);
+        Assert.True(File.Exists(Path.Combine(outDir, "cut.npy")));
+    }
 }

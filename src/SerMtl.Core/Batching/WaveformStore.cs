@@ -14,7 +14,11 @@ public sealed class WaveformStore
 {
     private readonly ConcurrentDictionary<string, float[]> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _lengths = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _warnings = new(StringComparer.Ordinal);
     private long _cachedBytes;
+
+    /// <summary>What the WAV reader accepted but reported for the files read so far (a truncated recording read as far as it goes), each naming its file, in no particular order.</summary>
+    public IReadOnlyCollection<string> Warnings => _warnings.Keys.ToList();
 
     /// <summary>An empty store of waveforms at <paramref name="sampleRate"/> Hz holding at most <paramref name="capacityBytes"/> in memory.</summary>
     public WaveformStore(int sampleRate, long capacityBytes)
@@ -45,7 +49,9 @@ public sealed class WaveformStore
     internal float[] Load(string path)
     {
         if (_cache.TryGetValue(path, out var cached)) return cached;
-        var samples = AudioLoader.LoadMono(path, SampleRate);
+        var clip = WavReader.Read(path);
+        foreach (var warning in clip.Warnings) _warnings.TryAdd(warning, 0);
+        var samples = AudioLoader.Resample(clip, SampleRate);
         _lengths[path] = samples.Length;
         var bytes = (long)samples.Length * sizeof(float);
         if (Interlocked.Add(ref _cachedBytes, bytes) <= CapacityBytes)

@@ -229,6 +229,7 @@ public sealed class SerTrainer
         if (validationSet is not null) LogDataIssues(validationSet);
         else TrainingLog.NoValidation(_logger);
         if (_store.CachedCount > 0) TrainingLog.AudioCached(_logger, _store.CachedCount, _store.CachedBytes / 1e6);
+        foreach (var warning in _store.Warnings.Order(StringComparer.Ordinal)) TrainingLog.AudioWarning(_logger, warning);
 
         var sampleRate = _store.SampleRate;
         var crop = options.RandomCropSeconds is { } c ? Math.Max((int)Math.Round(c * sampleRate), Model.Backbone.Config.ReceptiveField) : (int?)null;

@@ -43,4 +43,7 @@ internal static partial class TrainingLog
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "No validation split: the last epoch's weights are kept")]
     public static partial void NoValidation(ILogger logger);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Audio read with a warning: {Warning}")]
+    public static partial void AudioWarning(ILogger logger, string warning);
 }

@@ -132,6 +132,21 @@ public sealed class SerTrainerTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(2, logger.Messages.Count(m => m.StartsWith("Epoch ", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void Train_TruncatedRecording_IsTrainedOnAsFarAsItGoes_AndTheLogSaysSo()
+    {
+        using var model = TinyCorpus.Model();
+        var cut = Path.Combine(_runs, "cut.wav");
+        Directory.CreateDirectory(_runs);
+        File.WriteAllBytes(cut, File.ReadAllBytes(_corpus.Train[0].AudioPath)[..^200]);
+        var samples = _corpus.Train.Select((s, i) => i == 0 ? s with { AudioPath = cut } : s).ToList();
+        var logger = new ListLogger();
+        Builder(model).WithEpochs(1).WithLogger(logger).Build().Train(samples);
+        var warning = Assert.Single(logger.Messages, m => m.StartsWith("Audio read with a warning: ", StringComparison.Ordinal));
+        Assert.Contains($"{cut}: truncated", warning);
+        Assert.Contains("200 bytes are missing", warning);
+    }
+
     private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
     {
         public List<string> Messages { get; } = [];

@@ -68,7 +68,10 @@ internal sealed class EmbedCommand : SermtlCommand
                 try
                 {
                     if (!File.Exists(wav)) throw new FileNotFoundException($"{wav}: file not found", wav);
-                    var samples = AudioLoader.LoadMono(wav, model.Preprocessing.SamplingRate);
+                    var clip = WavReader.Read(wav);
+                    // What the reader accepted but reported (a truncated file) is said, as predict says it.
+                    foreach (var warning in clip.Warnings) _err.WriteLine($"sermtl embed: warning: {warning}");
+                    var samples = AudioLoader.Resample(clip, model.Preprocessing.SamplingRate);
                     if (samples.Length < model.Config.ReceptiveField)
                         throw new InvalidDataException($"{samples.Length} samples, the model needs at least {model.Config.ReceptiveField}");
                     good.Add((wav, samples));
