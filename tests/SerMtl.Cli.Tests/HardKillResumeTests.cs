@@ -52,43 +52,10 @@ public sealed class HardKillResumeTests(ITestOutputHelper output) : IDisposable
         return directory;
     }
 
-    private ProcessStartInfo Train(string manifest, string run)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // LayerDrop 0.1: a resumed run must step a skipped layer's parameters as the uninterrupted one does.
-        string[] args =
-        [
-            Path.Combine(AppContext.BaseDirectory, "sermtl.dll"), "train", "--manifest", manifest, "--protocol", "kfold:3",
-            "--backbone", _backbone ??= Backbone(), "--device", "cpu", "--epochs", "4", "--batch-size", "4", "--accumulate", "2",
-            "--checkpoint-every", "3", "--out", Path.Combine(_out, run),
-        ];
-        foreach (var a in args) start.ArgumentList.Add(a);
-        return start;
-    }
-
-    /// <summary>
-    /// Runs the process until it exits, or until <paramref name="kill"/> says so (polled every 10 ms), then kills it with
-    /// SIGKILL: no handler runs, nothing is flushed.
-    /// </summary>
-    private static (bool Finished, int Exit, string Log) RunUntil(ProcessStartInfo start, Func<bool> kill)
-    {
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        var deadline = Stopwatch.StartNew();
-        var finished = false;
-        while (!(finished = process.WaitForExit(10)) && !kill() && deadline.Elapsed < TimeSpan.FromMinutes(5))
-        {
-        }
-        if (!finished) process.Kill();
-        process.WaitForExit();
-        return (finished, process.ExitCode, stdout.GetAwaiter().GetResult() + stderr.GetAwaiter().GetResult());
-    }
+    // LayerDrop 0.1: a resumed run must step a skipped layer's parameters as the uninterrupted one does.
+    private ProcessStartInfo Train(string manifest, string run) => SermtlProcess.StartInfo(
+        "train", "--manifest", manifest, "--protocol", "kfold:3", "--backbone", _backbone ??= Backbone(), "--device", "cpu",
+        "--epochs", "4", "--batch-size", "4", "--accumulate", "2", "--checkpoint-every", "3", "--out", Path.Combine(_out, run));
 
     [Fact]
     public async Task Train_SecondProcessOnTheSameDirectory_IsRefused_AndAKilledHolderLeavesNoStaleLock()
@@ -104,9 +71,9 @@ public sealed class HardKillResumeTests(ITestOutputHelper output) : IDisposable
             while (!File.Exists(lockFile) && !first.HasExited && waited.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(20);
             Assert.False(first.HasExited, "the first run ended before the second could start");
 
-            var second = RunUntil(Train(manifest, "shared"), () => false);
-            Assert.True(second.Finished && second.Exit == 1, $"exit {second.Exit}: {second.Log}");
-            Assert.Contains("is in use by another training run", second.Log);
+            var second = SermtlProcess.RunUntil(Train(manifest, "shared"), () => false);
+            Assert.True(second.Finished && second.Exit == 1, $"exit {second.Exit}: {second.Output}{second.Error}");
+            Assert.Contains("is in use by another training run", second.Error);
             Assert.False(first.HasExited, "the first run was disturbed");
         }
         finally
@@ -115,16 +82,16 @@ public sealed class HardKillResumeTests(ITestOutputHelper output) : IDisposable
             await first.WaitForExitAsync();
             _ = await firstOut + await firstErr;
         }
-        var third = RunUntil(Train(manifest, "shared"), () => false);
-        Assert.True(third is { Finished: true, Exit: 0 }, third.Log);
+        var third = SermtlProcess.RunUntil(Train(manifest, "shared"), () => false);
+        Assert.True(third is { Finished: true, Exit: 0 }, third.Output + third.Error);
     }
 
     [Fact]
     public void Train_KilledAtRandomMomentsAndRerun_EndsBitwiseEqualToAnUninterruptedRun()
     {
         var manifest = Manifest();
-        var reference = RunUntil(Train(manifest, "reference"), () => false);
-        Assert.True(reference is { Finished: true, Exit: 0 }, reference.Log);
+        var reference = SermtlProcess.RunUntil(Train(manifest, "reference"), () => false);
+        Assert.True(reference is { Finished: true, Exit: 0 }, reference.Output + reference.Error);
 
         // Each killed run is let write one to three checkpoints of its own, then killed 0-250 ms later: mid-update,
         // mid-validation or mid-save, wherever that falls. One run in five is killed during start-up instead.
@@ -151,10 +118,10 @@ public sealed class HardKillResumeTests(ITestOutputHelper output) : IDisposable
                 if (saves >= wanted) grace ??= Stopwatch.StartNew();
                 return grace is not null && grace.Elapsed >= graceFor;
             }
-            var (finished, exit, log) = RunUntil(Train(manifest, "killed"), Kill);
+            var (finished, exit, stdout, stderr) = SermtlProcess.RunUntil(Train(manifest, "killed"), Kill);
             if (finished)
             {
-                Assert.True(exit == 0, $"exit code {exit} after {kills} kills:\n{log}");
+                Assert.True(exit == 0, $"exit code {exit} after {kills} kills:\n{stdout}{stderr}");
                 break;
             }
             kills++;

@@ -15,6 +15,8 @@ internal sealed class CvCommand : SermtlCommand
     private readonly CorpusArgs _corpus = new();
     private readonly TrainingArgs _training = new();
     private readonly Option<string?> _folds = CliOption.Text("--folds", "A,B", "run only these folds (default: all, in protocol order)");
+    private readonly Option<int?> _foldIndex = CliOption.OptionalInt("--fold-index",
+        "run only the K-th fold (0-based, protocol order), e.g. $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX of a job array", 0, 100000, "K");
     private readonly Option<bool> _keepCheckpoints = CliOption.Flag("--keep-checkpoints", "keep each finished fold's resumable checkpoint (3x the model size)");
     private readonly Option<string> _outDir = CliOption.Required("--out", "DIR", "the run directory");
 
@@ -31,8 +33,9 @@ internal sealed class CvCommand : SermtlCommand
               OUT/folds/<fold>/test.json        the fold's test result; predictions.tsv beside it
               OUT/folds/<fold>/checkpoint.safetensors   while the fold trains (kept with --keep-checkpoints)
             Run the same command again to resume: finished folds are kept, an interrupted fold continues from its
-            last checkpoint. Ctrl+C saves a checkpoint first. Folds are independent: run subsets with --folds in
-            several processes or machines (same options), then combine them with 'sermtl cv aggregate'.
+            last checkpoint. Ctrl+C saves a checkpoint first. Folds are independent: run subsets with --folds or
+            --fold-index in several processes or machines (same options; one run directory each, or one shared
+            directory), then combine them with 'sermtl cv aggregate'.
 
             Examples:
               sermtl cv --iemocap ~/data/IEMOCAP_full_release --protocol paper --backbone ~/models/wav2vec2-base \
@@ -45,7 +48,7 @@ internal sealed class CvCommand : SermtlCommand
         _output = output;
         _corpus.AddTo(this);
         _training.AddTo(this);
-        foreach (var option in new Option[] { _folds, _keepCheckpoints, _outDir }) Add(option);
+        foreach (var option in new Option[] { _folds, _foldIndex, _keepCheckpoints, _outDir }) Add(option);
         UseExecute();
     }
 
@@ -55,11 +58,16 @@ internal sealed class CvCommand : SermtlCommand
         var reporter = new ConsoleReporter(output, verbose: false);
         var outDir = Path.GetFullPath(parse.GetRequiredValue(_outDir));
         var foldSpec = parse.GetValue(_folds);
+        var foldIndex = parse.GetValue(_foldIndex);
+        if (foldSpec is not null && foldIndex is not null) throw new UsageException("give --folds or --fold-index, not both");
         var keepCheckpoints = parse.GetValue(_keepCheckpoints);
         var setup = _training.Parse(parse);
         var data = _corpus.Load(parse, setup.Options.Seed);
         setup = setup with { Backbone = ModelArgs.Resolve(setup.Backbone, null, cancellationToken) }; // a Hub id is fetched once, here
-        var folds = CorpusArgs.SelectFolds(data.Folds, foldSpec).Select(f => CorpusArgs.Limit(f, setup.MaxUtterances, setup.Options.Seed)).ToList();
+        if (foldIndex >= data.Folds.Count)
+            throw new UsageException($"--fold-index {foldIndex} is past the last fold: protocol {data.Protocol} has {data.Folds.Count} (0..{data.Folds.Count - 1})");
+        var chosen = foldIndex is { } k ? [data.Folds[k]] : CorpusArgs.SelectFolds(data.Folds, foldSpec);
+        var folds = chosen.Select(f => CorpusArgs.Limit(f, setup.MaxUtterances, setup.Options.Seed)).ToList();
 
         var recipe = new Dictionary<string, string>(setup.Recipe)
         {

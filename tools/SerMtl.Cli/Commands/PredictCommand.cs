@@ -29,6 +29,8 @@ internal sealed class PredictCommand : SermtlCommand
     private readonly Option<string> _dtype = CliOption.Choice("--dtype", "bfloat16 is faster on CPUs with BF16 and on GPUs", "float32", "float32", "bfloat16");
     private readonly Option<int?> _threads = CliOption.OptionalInt("--threads", "libtorch CPU threads (default: the cores available)", 1, 1024);
     private readonly Argument<string[]> _inputs = CliOption.Operands("WAV|DIR", "WAV files, or directories standing for the .wav files directly in them");
+    private readonly Option<string?> _shard = CliOption.Text("--shard", "I/N",
+        "predict only the files whose position in the list is I modulo N (0-based), e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT: N processes together cover every file once");
 
     public PredictCommand(TextWriter? output = null, TextWriter? errors = null)
         : base("predict", "Predict the emotion and transcript of WAV files with a trained model", """
@@ -53,6 +55,7 @@ internal sealed class PredictCommand : SermtlCommand
         _err = errors ?? Console.Error;
         foreach (var option in new Option[] { _model, _json, _csv, _device, _windowSeconds, _batchSize, _dtype, _threads }) Add(option);
         Add(_inputs);
+        Add(_shard);
         UseExecute();
     }
 
@@ -71,6 +74,7 @@ internal sealed class PredictCommand : SermtlCommand
         var threads = parse.GetValue(_threads);
         var inputs = parse.GetValue(_inputs) ?? [];
         if (inputs.Length == 0) throw new UsageException("no WAV files or directories given");
+        var shard = ParseShard(parse.GetValue(_shard));
 
         // A bad model or device fails the whole command before any file is looked at.
         using var recognizer = EmotionRecognizer.Load(ModelArgs.Resolve(modelDir, _err, cancellationToken), new EmotionRecognizerOptions
@@ -107,6 +111,9 @@ internal sealed class PredictCommand : SermtlCommand
                 failures++;
             }
         }
+
+        // The list every shard agrees on (arguments in order, directories in name order), then this shard's part of it.
+        if (shard is var (index, count)) files = files.Where((_, i) => i % count == index).ToList();
 
         var results = new List<(string File, EmotionPrediction Prediction)>();
         var progress = !Console.IsErrorRedirected && ReferenceEquals(_err, Console.Error) && files.Count > 1;
@@ -244,5 +251,18 @@ internal sealed class PredictCommand : SermtlCommand
         w.WriteStartObject(name);
         foreach (var (label, p) in probabilities) w.WriteNumber(label, Math.Round((double)p, 6));
         w.WriteEndObject();
+    }
+
+    /// <summary>"I/N" with 0 ≤ I &lt; N, or null when the option is absent.</summary>
+    private static (int Index, int Count)? ParseShard(string? text)
+    {
+        if (text is null) return null;
+        var parts = text.Split('/');
+        if (parts.Length == 2
+            && int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
+            && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+            && count >= 1 && index < count)
+            return (index, count);
+        throw new UsageException($"--shard expects I/N with 0 <= I < N (e.g. 0/4), got '{text}'");
     }
 }
