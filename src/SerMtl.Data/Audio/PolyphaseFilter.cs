@@ -88,35 +88,11 @@ internal sealed class PolyphaseFilter
         var output = new float[outLength];
         if (outLength == 0) return output;
 
-        // Zeros on both sides so every output sample reads a full window: padded[K + i] = x[i].
-        var padded = new float[input.Length + _taps + 1];
-        input.CopyTo(padded.AsSpan(_reach));
-
-        long start = 0; // floor(j·M / L)
-        var phase = 0;  // (j·M) mod L
-        for (var j = 0; j < outLength; j++)
-        {
-            var window = padded.AsSpan((int)start, _taps);
-            if (_exact)
-            {
-                output[j] = Dot(window, _rows.AsSpan(phase * _taps, _taps));
-            }
-            else
-            {
-                var position = (double)phase / _up * SubPhases;
-                var row = (int)position;
-                var w = (float)(position - row);
-                var a = Dot(window, _rows.AsSpan(row * _taps, _taps));
-                var b = Dot(window, _rows.AsSpan((row + 1) * _taps, _taps));
-                output[j] = a + w * (b - a);
-            }
-            phase += _down;
-            if (phase >= _up)
-            {
-                start += phase / _up;
-                phase %= _up;
-            }
-        }
+        // The whole signal as one range: zeros before it and after it as far as the windows reach.
+        var (from, to) = InputRange(0, outLength); // from = −K
+        var padded = new float[to - from];
+        input[..(int)Math.Min(input.Length, to)].CopyTo(padded.AsSpan((int)-from));
+        ApplyRange(padded, 0, output);
         return output;
     }
 
