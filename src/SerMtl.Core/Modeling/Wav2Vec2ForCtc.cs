@@ -59,36 +59,12 @@ public sealed class Wav2Vec2ForCtc : nn.Module<Tensor, Tensor?, Tensor>
     /// <exception cref="ArgumentException">A waveform is null or shorter than the feature encoder's receptive field.</exception>
     public IReadOnlyList<string> Transcribe(IReadOnlyList<float[]> waveforms, int batchSize = 8)
     {
-        ArgumentNullException.ThrowIfNull(waveforms);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var config = _backbone.Config;
-        for (var i = 0; i < waveforms.Count; i++)
+        var texts = new string[waveforms?.Count ?? 0];
+        _backbone.RunBatches(waveforms!, batchSize, this, (chunk, output) =>
         {
-            if (waveforms[i] is null) throw new ArgumentException($"waveform {i} is null", nameof(waveforms));
-            if (waveforms[i].Length < config.ReceptiveField)
-                throw new ArgumentException($"waveform {i} has {waveforms[i].Length} samples; the feature encoder needs at least {config.ReceptiveField}", nameof(waveforms));
-        }
-        var texts = new string[waveforms.Count];
-        var device = _lmHead.parameters().First().device;
-        var wasTraining = training;
-        eval();
-        try
-        {
-            using var _ = no_grad();
-            var order = Enumerable.Range(0, waveforms.Count).OrderByDescending(i => waveforms[i].Length).ToArray();
-            foreach (var chunk in order.Chunk(batchSize))
-            {
-                using var scope = NewDisposeScope();
-                using var inputs = WaveformBatch.Create(chunk.Select(i => waveforms[i]).ToList(), _backbone.Preprocessing, device);
-                using var output = _backbone.Forward(inputs);
-                var decoded = CtcGreedyDecoder.Decode(_lmHead.call(output.LastHiddenState), output.FrameLengths, Vocabulary);
-                for (var j = 0; j < chunk.Length; j++) texts[chunk[j]] = decoded[j];
-            }
-        }
-        finally
-        {
-            train(wasTraining);
-        }
+            var decoded = CtcGreedyDecoder.Decode(_lmHead.call(output.LastHiddenState), output.FrameLengths, Vocabulary);
+            for (var j = 0; j < chunk.Length; j++) texts[chunk[j]] = decoded[j];
+        });
         return texts;
     }
 

@@ -182,6 +182,33 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     /// </summary>
     public IReadOnlyList<Tensor> Embed(IReadOnlyList<float[]> waveforms, int batchSize = 8)
     {
+        var results = new Tensor[waveforms?.Count ?? 0];
+        try
+        {
+            RunBatches(waveforms!, batchSize, this, (chunk, output) =>
+            {
+                var frameLengths = output.FrameLengths.cpu().data<long>().ToArray();
+                for (var j = 0; j < chunk.Length; j++)
+                    results[chunk[j]] = output.LastHiddenState[j].narrow(0, 0, frameLengths[j]).cpu().clone().MoveToOuterDisposeScope();
+            });
+        }
+        catch
+        {
+            foreach (var t in results) t?.Dispose();
+            throw;
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="waveforms"/> (checked: none null, none shorter than the receptive field) in evaluation mode
+    /// without gradients, longest first in padded batches of up to <paramref name="batchSize"/> utterances of similar
+    /// length, and calls <paramref name="each"/> with each batch's input indices and output, inside the batch's dispose
+    /// scope (move what must outlive it out). <paramref name="owner"/> (this model, or a task model holding it) is put in
+    /// evaluation mode and back in its training mode afterwards.
+    /// </summary>
+    internal void RunBatches(IReadOnlyList<float[]> waveforms, int batchSize, nn.Module owner, Action<int[], Wav2Vec2Output> each)
+    {
         ArgumentNullException.ThrowIfNull(waveforms);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         for (var i = 0; i < waveforms.Count; i++)
@@ -190,10 +217,9 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
             if (waveforms[i].Length < Config.ReceptiveField)
                 throw new ArgumentException($"waveform {i} has {waveforms[i].Length} samples; the feature encoder needs at least {Config.ReceptiveField}", nameof(waveforms));
         }
-        var results = new Tensor[waveforms.Count];
         var device = _featureProjection.parameters().First().device;
-        var wasTraining = training;
-        eval();
+        var wasTraining = owner.training;
+        owner.eval();
         try
         {
             using var _ = no_grad();
@@ -204,21 +230,13 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
                 using var scope = NewDisposeScope();
                 using var inputs = WaveformBatch.Create(chunk.Select(i => waveforms[i]).ToList(), Preprocessing, device);
                 using var output = Forward(inputs);
-                var frameLengths = output.FrameLengths.cpu().data<long>().ToArray();
-                for (var j = 0; j < chunk.Length; j++)
-                    results[chunk[j]] = output.LastHiddenState[j].narrow(0, 0, frameLengths[j]).cpu().clone().MoveToOuterDisposeScope();
+                each(chunk, output);
             }
-        }
-        catch
-        {
-            foreach (var t in results) t?.Dispose();
-            throw;
         }
         finally
         {
-            train(wasTraining);
+            owner.train(wasTraining);
         }
-        return results;
     }
 
     /// <summary>
