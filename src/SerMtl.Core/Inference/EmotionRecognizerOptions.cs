@@ -35,7 +35,7 @@ public sealed record EmotionRecognizerOptions
 
     /// <summary>
     /// Recordings (or windows of long recordings) per padded forward pass, in
-    /// <see cref="EmotionRecognizer.PredictBatch(IReadOnlyList{string})"/> and for the windows of one long recording.
+    /// <see cref="EmotionRecognizerBase.PredictBatch(IReadOnlyList{string})"/> and for the windows of one long recording.
     /// Default 8.
     /// </summary>
     public int BatchSize { get; init; } = 8;

@@ -22,6 +22,19 @@ internal sealed class RecognizerOutput(Tensor logits, Tensor? ctcLogits, Tensor 
     }
 }
 
+/// <summary>The kinds of head a recognizer model has, with what an exporter must know of each.</summary>
+internal abstract record RecognizerHead
+{
+    /// <summary>SerMtl's emotion head (sum or mean pooling) and CTC head.</summary>
+    public sealed record SerMtl(Pooling Pooling) : RecognizerHead;
+
+    /// <summary>HF's sequence-classification head: optional weighted layer sum, projector, mean pooling, classifier.</summary>
+    public sealed record Sequence(bool WeightedLayerSum) : RecognizerHead;
+
+    /// <summary>The speech-classification head: mean/sum/max pooling, dense, tanh, out_proj.</summary>
+    public sealed record Speech(string Pooling) : RecognizerHead;
+}
+
 /// <summary>
 /// The models a recognizer runs: SerMtl's own (emotion and CTC heads), HF's <c>Wav2Vec2ForSequenceClassification</c> /
 /// <c>HubertForSequenceClassification</c>, and the classifying <c>Wav2Vec2ForSpeechClassification</c>.
@@ -34,6 +47,9 @@ internal abstract class RecognizerModel : IDisposable
 
     public abstract IReadOnlyList<string> Labels { get; }
 
+    /// <summary>The model's class name as checkpoints name it (SerMtlModel, Wav2Vec2ForSequenceClassification, ...).</summary>
+    public abstract string Architecture { get; }
+
     /// <summary>True when the outputs are scores (a regression model), not class logits.</summary>
     public virtual bool IsRegression => false;
 
@@ -43,6 +59,18 @@ internal abstract class RecognizerModel : IDisposable
     public Device Device => Backbone.parameters().First().device;
 
     public abstract RecognizerOutput Forward(Tensor waveforms, Tensor? lengths);
+
+    /// <summary>The head on the backbone, as an exporter needs to know it.</summary>
+    public abstract RecognizerHead Head { get; }
+
+    /// <summary>Wraps a model the caller keeps owning (do not dispose the wrapper).</summary>
+    public static RecognizerModel Wrap(SerMtlModel model) => new SerMtlHeads(model);
+
+    /// <inheritdoc cref="Wrap(SerMtlModel)"/>
+    public static RecognizerModel Wrap(Wav2Vec2ForSequenceClassification model) => new SequenceClassifier(model);
+
+    /// <inheritdoc cref="Wrap(SerMtlModel)"/>
+    public static RecognizerModel Wrap(Wav2Vec2ForSpeechClassification model) => new SpeechClassifier(model);
 
     public void Dispose() => Module.Dispose();
 
@@ -82,6 +110,8 @@ internal abstract class RecognizerModel : IDisposable
         public override nn.Module Module => model;
         public override Wav2Vec2Model Backbone => model.Backbone;
         public override IReadOnlyList<string> Labels => model.Labels;
+        public override string Architecture => nameof(SerMtlModel);
+        public override RecognizerHead Head => new RecognizerHead.SerMtl(model.Pooling);
         public override CharacterVocabulary? Vocabulary => model.Vocabulary;
 
         public override RecognizerOutput Forward(Tensor waveforms, Tensor? lengths)
@@ -97,6 +127,8 @@ internal abstract class RecognizerModel : IDisposable
         public override bool IsRegression => model.IsRegression;
         public override Wav2Vec2Model Backbone => model.Backbone;
         public override IReadOnlyList<string> Labels => model.Labels;
+        public override string Architecture => Wav2Vec2ForSpeechClassification.Architecture;
+        public override RecognizerHead Head => new RecognizerHead.Speech(model.Pooling);
         public override CharacterVocabulary? Vocabulary => null;
 
         public override RecognizerOutput Forward(Tensor waveforms, Tensor? lengths) =>
@@ -115,6 +147,8 @@ internal abstract class RecognizerModel : IDisposable
         public override nn.Module Module => model;
         public override Wav2Vec2Model Backbone => model.Backbone;
         public override IReadOnlyList<string> Labels => model.Labels;
+        public override string Architecture => Wav2Vec2ForSequenceClassification.Architecture;
+        public override RecognizerHead Head => new RecognizerHead.Sequence(model.UseWeightedLayerSum);
         public override CharacterVocabulary? Vocabulary => null;
 
         public override RecognizerOutput Forward(Tensor waveforms, Tensor? lengths) =>

@@ -43,22 +43,5 @@ public static class CtcGreedyDecoder
     /// <summary>Decodes one utterance's per-frame best token ids.</summary>
     /// <param name="frameIds">The most likely token id of each valid frame.</param>
     /// <param name="vocabulary">The vocabulary the ids are from.</param>
-    public static string Decode(ReadOnlySpan<long> frameIds, CharacterVocabulary vocabulary)
-    {
-        ArgumentNullException.ThrowIfNull(vocabulary);
-        // Collapse repeats first, then drop blanks: "A A <pad> A" is "AA", "A A A" is "A".
-        var collapsed = new List<int>(frameIds.Length);
-        long previous = -1;
-        foreach (var id in frameIds)
-        {
-            if (id != previous && id != vocabulary.BlankId)
-            {
-                if (id < 0 || id >= vocabulary.Count)
-                    throw new ArgumentOutOfRangeException(nameof(frameIds), $"token id {id} is outside the vocabulary [0, {vocabulary.Count})");
-                collapsed.Add((int)id);
-            }
-            previous = id;
-        }
-        return vocabulary.Decode(collapsed);
-    }
+    public static string Decode(ReadOnlySpan<long> frameIds, CharacterVocabulary vocabulary) => SerMtl.Inference.CtcDecoding.Greedy(frameIds, vocabulary);
 }

@@ -1,8 +1,8 @@
 namespace SerMtl.Inference;
 
-/// <summary>The emotion and transcript <see cref="EmotionRecognizer"/> finds in one recording.</summary>
+/// <summary>The emotion and transcript a recognizer (<see cref="IEmotionRecognizer"/>) finds in one recording.</summary>
 /// <remarks>
-/// For a recording split into windows (longer than <see cref="EmotionRecognizerOptions.MaxWindowSeconds"/>),
+/// For a recording split into windows (longer than the recognizer's maximum window, 20 s by default),
 /// <see cref="Probabilities"/> is the duration-weighted mean of the windows' probabilities, <see cref="Label"/> its
 /// most likely class, and <see cref="Transcript"/> the windows' transcripts joined in order, each window
 /// contributing the frames nearer its own centre than a neighbour's, so the overlap is not transcribed twice.

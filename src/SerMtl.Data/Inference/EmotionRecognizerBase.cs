@@ -1,0 +1,392 @@
+using System.Globalization;
+using SerMtl.Data.Audio;
+using SerMtl.Data.Text;
+
+namespace SerMtl.Inference;
+
+/// <summary>
+/// What every recognizer engine shares: reading and checking audio (files window by window, so a long recording takes
+/// the memory of a batch of windows), resampling to the model's rate, splitting long recordings into overlapping
+/// windows, padded batches longest first, softmax, greedy CTC decoding and the aggregation of windows. An engine
+/// supplies one forward pass over a padded batch (<see cref="RunBatch"/>).
+/// </summary>
+/// <remarks>
+/// Recordings longer than the maximum window are cut into equal windows spread evenly over them, neighbours overlapping
+/// by at least 1 s (a quarter of the window if that is less); the recording's probabilities are the duration-weighted
+/// mean of the windows', its transcript joins the windows' text, each window transcribing the frames nearer its own
+/// centre. Engines must give every utterance of a padded batch what it gets alone, so batching never changes a result.
+/// </remarks>
+public abstract class EmotionRecognizerBase : IEmotionRecognizer
+{
+    private const double MaxOverlapSeconds = 1.0;
+    private const float SilencePeak = 1e-6f; // -120 dBFS
+
+    private readonly RecognizerModelInfo _info;
+    private readonly int _windowSamples;   // 0: never split
+    private readonly int _overlapSamples;
+    private readonly int _batchSize;
+    private int _disposed;
+
+    /// <summary>Checks the settings against the model.</summary>
+    /// <param name="info">The model's labels, vocabulary, preprocessing and geometry.</param>
+    /// <param name="maxWindowSeconds">Longest stretch run at once; longer recordings are windowed. Null runs every recording whole.</param>
+    /// <param name="batchSize">Recordings (or windows) per padded forward pass.</param>
+    /// <exception cref="ArgumentException">A setting is out of range, or the window is shorter than the model's receptive field (parameter name <c>options</c>).</exception>
+    protected EmotionRecognizerBase(RecognizerModelInfo info, double? maxWindowSeconds, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        info.Validate();
+        if (batchSize < 1)
+            throw new ArgumentException($"BatchSize must be at least 1, got {batchSize}", "options");
+        if (maxWindowSeconds is double w && !(double.IsFinite(w) && w > 0))
+            throw new ArgumentException($"MaxWindowSeconds must be a positive number of seconds or null, got {w}", "options");
+        _info = info;
+        _batchSize = batchSize;
+        if (maxWindowSeconds is double seconds)
+        {
+            _windowSamples = (int)Math.Min(Math.Round(seconds * info.SampleRate), int.MaxValue); // no array is longer
+            _overlapSamples = (int)Math.Round(Math.Min(MaxOverlapSeconds * info.SampleRate, _windowSamples / 4.0));
+            if (_windowSamples < info.ReceptiveField)
+                throw new ArgumentException(
+                    $"MaxWindowSeconds {seconds.ToString(CultureInfo.InvariantCulture)} is {_windowSamples} samples, shorter than the model's receptive field of {Describe(info.ReceptiveField, info.SampleRate)}",
+                    "options");
+        }
+    }
+
+    /// <summary>What the recognizer knows of its model.</summary>
+    public RecognizerModelInfo ModelInfo => _info;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> Labels => _info.Labels;
+
+    /// <inheritdoc/>
+    public bool IsRegression => _info.IsRegression;
+
+    /// <inheritdoc/>
+    public int SampleRate => _info.SampleRate;
+
+    /// <inheritdoc/>
+    public int MinimumSamples => _info.ReceptiveField;
+
+    /// <summary>Whether <see cref="Dispose()"/> has been called.</summary>
+    protected bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Predicts the emotion and transcript of a WAV file.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not readable WAV audio, is empty, or is shorter than the model's receptive field; the message names it.</exception>
+    public EmotionPrediction Predict(string wavPath)
+    {
+        ArgumentNullException.ThrowIfNull(wavPath);
+        return Run([FromFile(wavPath)])[0];
+    }
+
+    /// <summary>Predicts the emotion and transcript of WAV data read from <paramref name="wav"/>'s current position.</summary>
+    /// <param name="wav">A readable stream holding a WAV file.</param>
+    /// <param name="name">Names the stream in error messages; "stream" when null.</param>
+    /// <exception cref="InvalidDataException">The data is not readable WAV audio, is empty, or is shorter than the model's receptive field.</exception>
+    public EmotionPrediction Predict(Stream wav, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(wav);
+        name ??= "stream";
+        var clip = WavReader.Read(wav, name);
+        return Run([Prepare(name, clip.Samples, clip.SampleRate, isFile: true, clip.Warnings)])[0];
+    }
+
+    /// <summary>Predicts the emotion and transcript of mono samples in [-1, 1] at <paramref name="sampleRate"/> Hz (resampled when it is not <see cref="SampleRate"/>).</summary>
+    /// <exception cref="ArgumentException">No samples, too few (shorter than the receptive field), NaN or infinite samples, or a rate that is not positive.</exception>
+    public EmotionPrediction Predict(ReadOnlySpan<float> samples, int sampleRate)
+    {
+        if (sampleRate <= 0) throw new ArgumentException($"sample rate must be positive, got {sampleRate}", nameof(sampleRate));
+        var atModelRate = Resampler.Resample(samples, sampleRate, SampleRate);
+        return Run([Check(new Input("audio", atModelRate, atModelRate.Length, Seconds(samples.Length, sampleRate)), isFile: false)])[0];
+    }
+
+    /// <summary>Predicts the emotion and transcript of an audio clip (e.g. from <see cref="WavReader"/>).</summary>
+    /// <exception cref="ArgumentException">The clip is empty, shorter than the receptive field, or holds NaN or infinite samples.</exception>
+    public EmotionPrediction Predict(AudioClip clip)
+    {
+        ArgumentNullException.ThrowIfNull(clip);
+        return Run([Prepare("clip", clip.Samples, clip.SampleRate, isFile: false, clip.Warnings)])[0];
+    }
+
+    /// <summary>
+    /// Predicts several WAV files in padded batches; the results, in input order, are those <see cref="Predict(string)"/>
+    /// gives each file. Every file is checked before the first forward pass (its audio is read when its batch runs).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    /// <exception cref="InvalidDataException">A file is not readable WAV audio, is empty or too short; the message names it. Nothing is predicted then.</exception>
+    public IReadOnlyList<EmotionPrediction> PredictBatch(IReadOnlyList<string> wavPaths)
+    {
+        ArgumentNullException.ThrowIfNull(wavPaths);
+        var inputs = new Input[wavPaths.Count];
+        for (var i = 0; i < inputs.Length; i++)
+            inputs[i] = FromFile(wavPaths[i] ?? throw new ArgumentException($"path {i} is null", nameof(wavPaths)));
+        return Run(inputs);
+    }
+
+    /// <summary>
+    /// Predicts several clips in padded batches; the results, in input order, are those <see cref="Predict(AudioClip)"/>
+    /// gives each clip.
+    /// </summary>
+    /// <exception cref="ArgumentException">A clip is null, empty, too short or holds NaN or infinite samples (the message gives its index).</exception>
+    public IReadOnlyList<EmotionPrediction> PredictBatch(IReadOnlyList<AudioClip> clips)
+    {
+        ArgumentNullException.ThrowIfNull(clips);
+        var inputs = new Input[clips.Count];
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var clip = clips[i] ?? throw new ArgumentException($"clip {i} is null", nameof(clips));
+            inputs[i] = Prepare($"clip {i}", clip.Samples, clip.SampleRate, isFile: false, clip.Warnings);
+        }
+        return Run(inputs);
+    }
+
+    /// <summary>Releases the engine's model. Calls already running finish first (as far as the engine guarantees it).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the engine's resources; called once, by <see cref="Dispose()"/>.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>
+    /// One forward pass over a padded batch (preprocessed as <see cref="ModelInfo"/> says). Returns, per utterance in
+    /// batch order, the raw outputs (class logits, or a regression model's scores) and, for a model with a CTC head, the
+    /// most likely token of each of its valid frames (empty otherwise). Each utterance's results must not depend on
+    /// the rest of the batch. Called from several threads at once unless the engine serialises.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The recognizer was disposed.</exception>
+    protected abstract BatchOutput[] RunBatch(PaddedWaveforms batch);
+
+    /// <summary>What <see cref="RunBatch"/> gives for one utterance.</summary>
+    /// <param name="Outputs">Class logits (or regression scores), one per label.</param>
+    /// <param name="FrameIds">The most likely CTC token of each valid frame; empty for a model without a CTC head.</param>
+    protected readonly record struct BatchOutput(float[] Outputs, long[] FrameIds);
+
+    /// <summary>
+    /// A recording at the model's rate, named for errors, with its original duration: in memory (<see cref="Samples"/>),
+    /// or a WAV file (<see cref="File"/>) whose windows are read when their batch runs, so that a long recording takes
+    /// the memory of a batch of windows, not of the whole recording.
+    /// </summary>
+    private sealed record Input(string Name, float[]? Samples, int Length, TimeSpan Duration)
+    {
+        /// <summary>What the WAV reader accepted but reported (a truncated file, ...).</summary>
+        public IReadOnlyList<string> Warnings { get; init; } = [];
+
+        public WavFile? File { get; init; }
+
+        /// <summary>
+        /// Samples [start, start + length) at the model's rate; a file's are read into <paramref name="reuse"/> when it has
+        /// that length (windows are all one length, so a batch's buffers serve the next batch too).
+        /// </summary>
+        public float[] Read(int start, int length, int sampleRate, float[]? reuse)
+        {
+            if (Samples is not null)
+                return start == 0 && length == Samples.Length ? Samples : Samples.AsSpan(start, length).ToArray();
+            var window = reuse?.Length == length ? reuse : new float[length];
+            File!.ReadMono(sampleRate, start, window);
+            return window;
+        }
+    }
+
+    /// <summary>A stretch of one input the model runs on: the whole recording or one window of it.</summary>
+    private readonly record struct Segment(int Input, int Start, int Length);
+
+    /// <summary>What a forward gives for one segment: label probabilities (or scores) and the best CTC token of each valid frame.</summary>
+    private readonly record struct SegmentResult(float[] Probabilities, long[] FrameIds);
+
+    /// <summary>
+    /// A WAV file checked as a whole (format, length, finite samples, silence) in one pass over its frames in pieces,
+    /// then read window by window as batches run. The silence test looks at the mono mix at the file's own rate (at the
+    /// model's rate, when they are the same, as for in-memory audio).
+    /// </summary>
+    private Input FromFile(string path)
+    {
+        var file = WavFile.Open(path);
+        var length = file.LengthAt(SampleRate);
+        if (length > int.MaxValue)
+            throw new InvalidDataException($"{path}: {file.Duration.TotalHours:0.#} hours is more than a recording of {int.MaxValue / (double)SampleRate / 3600:0.#} hours this recognizer reads; split it");
+        var input = new Input(path, null, (int)length, file.Duration) { Warnings = file.Warnings, File = file };
+        if (length == 0) throw new InvalidDataException($"{path}: the audio is empty (0 samples)");
+        if (length < MinimumSamples)
+            throw new InvalidDataException($"{path}: {Describe(length, SampleRate)} is shorter than the model's receptive field of {Describe(MinimumSamples, SampleRate)}");
+        var peak = 0f;
+        var piece = new float[(int)Math.Min(file.Frames, 1 << 16)];
+        for (long start = 0; start < file.Frames; start += piece.Length)
+        {
+            var span = piece.AsSpan(0, (int)Math.Min(piece.Length, file.Frames - start));
+            file.ReadMono(start, span); // refuses NaN and infinity, naming the frame
+            foreach (var v in span) peak = Math.Max(peak, Math.Abs(v));
+        }
+        return WithSilenceWarning(input, peak);
+    }
+
+    private Input Prepare(string name, float[] samples, int sampleRate, bool isFile, IReadOnlyList<string>? readerWarnings = null)
+    {
+        if (sampleRate <= 0) throw new ArgumentException($"{name}: sample rate must be positive, got {sampleRate}");
+        var atModelRate = AudioLoader.Resample(new AudioClip(samples, sampleRate), SampleRate);
+        return Check(new Input(name, atModelRate, atModelRate.Length, Seconds(samples.Length, sampleRate)) { Warnings = readerWarnings ?? [] }, isFile);
+    }
+
+    /// <summary>Rejects what the model cannot run: files get <see cref="InvalidDataException"/>, in-memory samples <see cref="ArgumentException"/>.</summary>
+    private Input Check(Input input, bool isFile)
+    {
+        string? problem = null;
+        var samples = input.Samples!;
+        var n = samples.Length;
+        if (n == 0) problem = $"{input.Name}: the audio is empty (0 samples)";
+        else if (n < MinimumSamples)
+            problem = $"{input.Name}: {Describe(n, SampleRate)} is shorter than the model's receptive field of {Describe(MinimumSamples, SampleRate)}";
+        else if (!AllFinite(samples)) problem = $"{input.Name}: the audio holds NaN or infinite samples";
+        if (problem is null)
+        {
+            var peak = 0f;
+            foreach (var v in samples) peak = Math.Max(peak, Math.Abs(v));
+            return WithSilenceWarning(input, peak);
+        }
+        throw isFile ? new InvalidDataException(problem) : new ArgumentException(problem);
+    }
+
+    /// <summary>Silence (or channels that cancel when mixed to mono) still gets a label; the warning says that it means nothing.</summary>
+    private static Input WithSilenceWarning(Input input, float peak) =>
+        peak >= SilencePeak ? input : input with
+        {
+            Warnings = [.. input.Warnings, $"{input.Name}: the audio is silent after mixing to mono (peak {peak:G2}, below {SilencePeak:G1}); the prediction says nothing about it"],
+        };
+
+    private EmotionPrediction[] Run(IReadOnlyList<Input> inputs)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (inputs.Count == 0) return [];
+
+        var segments = new List<Segment>();
+        var segmentsOf = new List<Segment>[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            segmentsOf[i] = Windowing.Split(inputs[i].Length, _windowSamples, _overlapSamples).Select(w => new Segment(i, w.Start, w.Length)).ToList();
+            segments.AddRange(segmentsOf[i]);
+        }
+        var results = Forward(inputs, segments);
+
+        var predictions = new EmotionPrediction[inputs.Count];
+        var k = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var own = segmentsOf[i];
+            predictions[i] = Assemble(inputs[i], own, results.AsSpan(k, own.Count));
+            k += own.Count;
+        }
+        return predictions;
+    }
+
+    /// <summary>Runs every segment, longest first in padded batches, and returns the results in segment order.</summary>
+    private SegmentResult[] Forward(IReadOnlyList<Input> inputs, List<Segment> segments)
+    {
+        var results = new SegmentResult[segments.Count];
+        // Similar lengths in a batch waste little compute on padding; the order does not change any result.
+        var order = Enumerable.Range(0, segments.Count).OrderByDescending(i => segments[i].Length).ToArray();
+        var buffers = new List<float[]>();
+        foreach (var chunk in order.Chunk(_batchSize))
+        {
+            // Windows of a file are read here, a batch at a time, into the previous batch's buffers.
+            var waves = new List<float[]>(chunk.Length);
+            for (var j = 0; j < chunk.Length; j++)
+            {
+                var s = segments[chunk[j]];
+                var input = inputs[s.Input];
+                var window = input.Read(s.Start, s.Length, SampleRate, input.File is null ? null : buffers.ElementAtOrDefault(j));
+                if (input.File is not null)
+                {
+                    if (j < buffers.Count) buffers[j] = window;
+                    else buffers.Add(window);
+                }
+                waves.Add(window);
+            }
+
+            // Normalising and padding run before the engine's forward (outside any lock it takes).
+            var batch = PaddedWaveforms.Create(waves, _info.Normalize, NormalizeEpsilon, _info.PaddingValue);
+            var outputs = RunBatch(batch);
+            if (outputs.Length != chunk.Length)
+                throw new InvalidOperationException($"the engine gave {outputs.Length} results for a batch of {chunk.Length}");
+            for (var j = 0; j < chunk.Length; j++)
+            {
+                var values = outputs[j].Outputs;
+                if (values.Length != Labels.Count)
+                    throw new InvalidOperationException($"the model gave {values.Length} outputs for {Labels.Count} labels");
+                results[chunk[j]] = new SegmentResult(IsRegression ? values : Softmax(values), outputs[j].FrameIds);
+            }
+        }
+        return results;
+    }
+
+    /// <summary>The epsilon HF adds to the variance when normalising.</summary>
+    private const double NormalizeEpsilon = 1e-7;
+
+    private static float[] Softmax(float[] logits)
+    {
+        var max = logits.Max();
+        var exp = new double[logits.Length];
+        var sum = 0.0;
+        for (var i = 0; i < logits.Length; i++) sum += exp[i] = Math.Exp(logits[i] - (double)max);
+        var result = new float[logits.Length];
+        for (var i = 0; i < logits.Length; i++) result[i] = (float)(exp[i] / sum);
+        return result;
+    }
+
+    private EmotionPrediction Assemble(Input input, List<Segment> segments, ReadOnlySpan<SegmentResult> results)
+    {
+        var vocabulary = _info.Vocabulary;
+        string Decode(long[] ids) => vocabulary is null ? "" : CtcDecoding.Greedy(ids, vocabulary);
+        // A classifier's values are probabilities (label = the largest); a regression model's are named scores.
+        (string Label, IReadOnlyDictionary<string, float> Probabilities, IReadOnlyDictionary<string, float> Scores) Read(float[] values)
+        {
+            var map = new LabelProbabilities(Labels, values);
+            return IsRegression
+                ? ("", EmptyScores.Instance, map)
+                : (Labels[map.ArgMax], map, EmptyScores.Instance);
+        }
+
+        if (segments.Count == 1)
+        {
+            var (label, probabilities, scores) = Read(results[0].Probabilities);
+            return new EmotionPrediction(label, probabilities, Decode(results[0].FrameIds), input.Duration, []) { Scores = scores, Warnings = input.Warnings };
+        }
+
+        var windows = new EmotionWindow[segments.Count];
+        var mean = new double[Labels.Count];
+        var totalWeight = 0.0;
+        for (var w = 0; w < segments.Count; w++)
+        {
+            var (segment, result) = (segments[w], results[w]);
+            var (label, probabilities, scores) = Read(result.Probabilities);
+            windows[w] = new EmotionWindow(Seconds(segment.Start, SampleRate), Seconds(segment.Length, SampleRate),
+                label, probabilities, Decode(result.FrameIds)) { Scores = scores };
+            for (var c = 0; c < mean.Length; c++) mean[c] += (double)segment.Length * result.Probabilities[c];
+            totalWeight += segment.Length;
+        }
+
+        var (aggregateLabel, aggregate, aggregateScores) = Read(mean.Select(m => (float)(m / totalWeight)).ToArray());
+        var frameIds = new long[segments.Count][];
+        for (var w = 0; w < segments.Count; w++) frameIds[w] = results[w].FrameIds;
+        var stitched = vocabulary is null ? [] : Windowing.Stitch(segments.Select(s => (s.Start, s.Length)).ToList(), frameIds, _info.SamplesPerFrame, _info.ReceptiveField);
+        return new EmotionPrediction(aggregateLabel, aggregate, Decode(stitched), input.Duration, windows) { Scores = aggregateScores, Warnings = input.Warnings };
+    }
+
+    private static bool AllFinite(float[] samples)
+    {
+        foreach (var v in samples)
+            if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    private static TimeSpan Seconds(long samples, int sampleRate) => TimeSpan.FromSeconds((double)samples / sampleRate);
+
+    /// <summary>A sample count with its duration, for messages.</summary>
+    protected static string Describe(long samples, int sampleRate) =>
+        string.Create(CultureInfo.InvariantCulture, $"{samples} samples ({samples * 1000.0 / sampleRate:0.##} ms)");
+}
