@@ -44,7 +44,7 @@ internal sealed class Wav2Vec2Graph(OnnxGraph graph, Weights weights, Wav2Vec2Co
         // Padded frames are zeroed so the positional convolution sees what it sees past the end of a lone utterance.
         hidden = _g.Op("Where", [valid3, hidden, _g.FloatScalar(0f)]);
         hidden = _g.Add(hidden, PositionalConvolution(hidden));
-        if (!config.DoStableLayerNorm) hidden = LayerNorm(hidden, "encoder.layer_norm", config.LayerNormEps);
+        var input = config.DoStableLayerNorm ? Plain(hidden) : Normed(hidden, "encoder.layer_norm");
 
         // Key padding mask for every head and query: 0 on valid keys, -inf on padded ones.
         var keyMask = _g.Op("Where", [_g.Unsqueeze(valid, 1, 2), _g.FloatScalar(0f), _g.FloatScalar(float.NegativeInfinity)]); // [B, 1, 1, T]
@@ -52,9 +52,10 @@ internal sealed class Wav2Vec2Graph(OnnxGraph graph, Weights weights, Wav2Vec2Co
         var states = new List<string>();
         for (var i = 0; i < config.NumHiddenLayers; i++)
         {
-            if (keepStates) states.Add(hidden);
-            hidden = EncoderLayer(hidden, $"encoder.layers.{i}", keyMask, positionBias);
+            if (keepStates) states.Add(input.Value);
+            input = EncoderLayer(input, $"encoder.layers.{i}", keyMask, positionBias);
         }
+        hidden = input.Value;
         if (config.DoStableLayerNorm) hidden = LayerNorm(hidden, "encoder.layer_norm", config.LayerNormEps);
         if (keepStates) states.Add(hidden);
         return new BackboneOutputs(hidden, states, frameLengths, valid3);
@@ -132,24 +133,58 @@ internal sealed class Wav2Vec2Graph(OnnxGraph graph, Weights weights, Wav2Vec2Co
         return _g.Transpose(Activate(y, config.FeatExtractActivation), 0, 2, 1);
     }
 
-    private string EncoderLayer(string x, string prefix, string keyMask, string? positionBias)
+    /// <summary>
+    /// One transformer layer. Its input is a <see cref="LayerInput"/>: in post-LN models the previous layer norm's
+    /// output, kept as the normalised value and the norm's affine so that int8 linear layers fed by it can fold the
+    /// affine into their weights.
+    /// </summary>
+    private LayerInput EncoderLayer(LayerInput x, string prefix, string keyMask, string? positionBias)
     {
-        var eps = config.LayerNormEps;
         if (config.DoStableLayerNorm)
         {
-            var y = _g.Add(x, Attention(LayerNorm(x, $"{prefix}.layer_norm", eps), $"{prefix}.attention", keyMask, positionBias));
-            return _g.Add(y, FeedForward(LayerNorm(y, $"{prefix}.final_layer_norm", eps), $"{prefix}.feed_forward"));
+            var y = _g.Add(x.Value, Attention(Normed(x.Value, $"{prefix}.layer_norm"), $"{prefix}.attention", keyMask, positionBias));
+            return Plain(_g.Add(y, FeedForward(Normed(y, $"{prefix}.final_layer_norm"), $"{prefix}.feed_forward")));
         }
-        var z = LayerNorm(_g.Add(x, Attention(x, $"{prefix}.attention", keyMask, positionBias)), $"{prefix}.layer_norm", eps);
-        return LayerNorm(_g.Add(z, FeedForward(z, $"{prefix}.feed_forward")), $"{prefix}.final_layer_norm", eps);
+        var z = Normed(_g.Add(x.Value, Attention(x, $"{prefix}.attention", keyMask, positionBias)), $"{prefix}.layer_norm");
+        return Normed(_g.Add(z.Value, FeedForward(z, $"{prefix}.feed_forward")), $"{prefix}.final_layer_norm");
     }
+
+    /// <summary>
+    /// A tensor [B, T, H] a linear layer reads: <see cref="Value"/> itself, and for a layer norm's output under int8 also
+    /// <see cref="Normalized"/> (the norm without its affine) and the norm's key <see cref="NormPrefix"/>.
+    /// </summary>
+    private sealed record LayerInput(string Value, string? Normalized = null, string? NormPrefix = null);
+
+    private static LayerInput Plain(string x) => new(x);
+
+    /// <summary>
+    /// LayerNorm <paramref name="prefix"/> of <paramref name="x"/>. Under int8 it is written as the normalisation (unit
+    /// scale, zero shift) followed by the affine, so quantized layers can read the normalised value, whose channels have
+    /// no outliers, and take γ and β into their weights and bias (data-free smoothing of the channels).
+    /// </summary>
+    private LayerInput Normed(string x, string prefix)
+    {
+        if (!quantize) return Plain(LayerNorm(x, prefix, config.LayerNormEps));
+        var size = (long)config.HiddenSize;
+        var normalized = _g.Op("LayerNormalization", [x, Ones(size), Zeros(size)], ("axis", -1L), ("epsilon", (float)config.LayerNormEps));
+        var value = _g.Add(_g.Mul(normalized, Weight($"{prefix}.weight")), Weight($"{prefix}.bias"));
+        return new LayerInput(value, normalized, prefix);
+    }
+
+    private string Ones(long size) => _ones ??= _g.Weight("layer_norm.unit_scale", Enumerable.Repeat(1f, (int)size).ToArray(), size);
+
+    private string Zeros(long size) => _zeros ??= _g.Weight("layer_norm.zero_shift", new float[size], size);
+
+    private string? _ones;
+    private string? _zeros;
 
     /// <summary>
     /// Multi-head self-attention: one MatMul for q, k and v (the 1/sqrt(d) scaling folded into q's weights), scores
     /// plus the key mask (and WavLM's gated bias), softmax, context, output projection.
     /// </summary>
-    private string Attention(string x, string prefix, string keyMask, string? positionBias)
+    private string Attention(LayerInput input, string prefix, string keyMask, string? positionBias)
     {
+        var x = input.Value;
         var h = (long)config.HiddenSize;
         var heads = (long)config.NumAttentionHeads;
         var d = h / heads;
@@ -162,7 +197,7 @@ internal sealed class Wav2Vec2Graph(OnnxGraph graph, Weights weights, Wav2Vec2Co
         var (bk, _) = weights.Read($"{prefix}.k_proj.bias");
         var (wv, _) = weights.Read($"{prefix}.v_proj.weight");
         var (bv, _) = weights.Read($"{prefix}.v_proj.bias");
-        var qkv = LinearFrom(x, $"{prefix}.qkv_proj", [.. wq, .. wk, .. wv], [.. bq, .. bk, .. bv], 3 * h, h, quantizable: true); // [B, T, 3H]
+        var qkv = LinearFrom(input, $"{prefix}.qkv_proj", [.. wq, .. wk, .. wv], [.. bq, .. bk, .. bv], 3 * h, h, quantizable: true); // [B, T, 3H]
         var parts = _g.OpN("Split", [qkv, _g.Int64s(h, h, h)], 3, ("axis", 2L));
         var q = _g.Transpose(_g.Reshape(parts[0], 0, 0, heads, d), 0, 2, 1, 3);   // [B, nH, T, d]
         var k = _g.Transpose(_g.Reshape(parts[1], 0, 0, heads, d), 0, 2, 3, 1);   // [B, nH, d, T]
@@ -205,7 +240,7 @@ internal sealed class Wav2Vec2Graph(OnnxGraph graph, Weights weights, Wav2Vec2Co
         return _g.Mul(gate, positionBias);                                                         // [B, nH, T, T]
     }
 
-    private string FeedForward(string x, string prefix)
+    private string FeedForward(LayerInput x, string prefix)
     {
         var y = Activate(Linear(x, $"{prefix}.intermediate_dense", quantizable: true), config.HiddenAct);
         return Linear(y, $"{prefix}.output_dense", quantizable: true);
@@ -215,7 +250,9 @@ internal sealed class Wav2Vec2Graph(OnnxGraph graph, Weights weights, Wav2Vec2Co
         _g.Op("LayerNormalization", [x, Weight($"{prefix}.weight"), Weight($"{prefix}.bias")], ("axis", -1L), ("epsilon", (float)eps));
 
     /// <summary>x · Wᵀ + b for the linear layer <paramref name="prefix"/> (weight [out, in], bias [out]).</summary>
-    public string Linear(string x, string prefix, bool quantizable)
+    public string Linear(string x, string prefix, bool quantizable) => Linear(Plain(x), prefix, quantizable);
+
+    private string Linear(LayerInput x, string prefix, bool quantizable)
     {
         var (w, shape) = weights.Read($"{prefix}.weight");
         var (b, _) = weights.Read($"{prefix}.bias");
@@ -227,11 +264,35 @@ internal sealed class Wav2Vec2Graph(OnnxGraph graph, Weights weights, Wav2Vec2Co
     /// (DynamicQuantizeLinear, uint8), W per output channel at export (symmetric, 7 bits), multiplied in int32 by
     /// MatMulInteger and scaled back; ONNX Runtime fuses the pattern into one kernel.
     /// </summary>
-    private string LinearFrom(string x, string prefix, float[] w, float[] b, long outputs, long inputs, bool quantizable)
+    private string LinearFrom(string x, string prefix, float[] w, float[] b, long outputs, long inputs, bool quantizable) =>
+        LinearFrom(Plain(x), prefix, w, b, outputs, inputs, quantizable);
+
+    private string LinearFrom(LayerInput input, string prefix, float[] w, float[] b, long outputs, long inputs, bool quantizable)
     {
-        var bias = _g.Weight(prefix + ".bias", b, outputs);
         if (!(quantize && quantizable))
-            return _g.Add(_g.MatMul(x, _g.Weight(prefix + ".weight", Weights.Transposed(w, outputs, inputs), inputs, outputs)), bias);
+            return _g.Add(_g.MatMul(input.Value, _g.Weight(prefix + ".weight", Weights.Transposed(w, outputs, inputs), inputs, outputs)), _g.Weight(prefix + ".bias", b, outputs));
+
+        var x = input.Value;
+        if (input.Normalized is { } normalized)
+        {
+            // W (γ ⊙ x̂ + β) + b = (W diag γ) x̂ + (W β + b), in double.
+            var (gamma, _) = weights.Read($"{input.NormPrefix}.weight");
+            var (beta, _) = weights.Read($"{input.NormPrefix}.bias");
+            w = (float[])w.Clone();
+            b = (float[])b.Clone();
+            for (long o = 0; o < outputs; o++)
+            {
+                var shift = (double)b[o];
+                for (long i = 0; i < inputs; i++)
+                {
+                    shift += (double)w[o * inputs + i] * beta[i];
+                    w[o * inputs + i] *= gamma[i];
+                }
+                b[o] = (float)shift;
+            }
+            x = normalized;
+        }
+        var bias = _g.Weight(prefix + ".bias", b, outputs);
 
         var scales = new float[outputs];
         var q = new sbyte[w.Length];

@@ -48,6 +48,7 @@ internal static class Sermtl
         new DemoCommand(output),
         new PredictCommand(output, error),
         new EmbedCommand(output, error),
+        new ExportCommand(output, error),
         new BenchCommand(output),
         new DataStatsCommand(output),
         new ReportCommand(output, error),

@@ -43,8 +43,17 @@ internal sealed class BenchCommand : SermtlCommand
     private readonly Option<bool> _systemMalloc = CliOption.Flag("--system-malloc", "leave the C allocator as it is (to measure what the tuning is worth)");
     private readonly Option<bool> _json = CliOption.Flag("--json",
         "print one JSON object: inference_ms, train_step_ms, peak_rss_mb, gflops, gemm_gflops, threads, dtype, utterances_per_second_batch1, utterances_per_second_batchN, batch, machine, and more");
+    private readonly Option<string> _engine = CliOption.Choice("--engine",
+        "onnx: also export the model to ONNX and measure ONNX Runtime on it in a child process that never loads libtorch (the training step is skipped)",
+        "torch", "torch", "onnx");
+    private readonly Option<bool> _int8 = CliOption.Flag("--int8", "with --engine onnx: also measure the int8 export");
+    private readonly Option<string?> _reference = CliOption.Text("--reference", "FILE",
+        "with --engine onnx: another exporter's ONNX graph of the same architecture, measured beside SerMtl's (bench/onnx/torchaudio_export.py writes torchaudio's)");
+    private readonly Option<string?> _keepOnnx = CliOption.Text("--keep-onnx", "DIR", "with --engine onnx: write the exported files to DIR (kept) instead of a temporary folder");
     // For tests: a config.json to use instead of wav2vec2-base (e.g. a tiny model).
     private readonly Option<string?> _config = new("--config") { Hidden = true };
+    // The child process of --engine onnx: NAME=PATH models to measure with ONNX Runtime only.
+    private readonly Option<string[]> _onnxMeasure = new("--onnx-measure") { Hidden = true, AllowMultipleArgumentsPerToken = false };
 
     public BenchCommand(TextWriter? output = null)
         : base("bench", "Measure inference and training speed and memory of a wav2vec2-base-sized model", """
@@ -72,7 +81,7 @@ internal sealed class BenchCommand : SermtlCommand
     {
         _out = output ?? Console.Out;
         foreach (var option in new Option[] { _seconds, _threads, _batch, _dtype, _trainEncoder, _optimizerState, _checkpointing, _skipTrain,
-            _skipInference, _systemMalloc, _json, _config })
+            _skipInference, _systemMalloc, _json, _engine, _int8, _reference, _keepOnnx, _config, _onnxMeasure })
             Add(option);
         UseExecute();
     }
@@ -91,12 +100,29 @@ internal sealed class BenchCommand : SermtlCommand
         var systemMalloc = parse.GetValue(_systemMalloc);
         var json = parse.GetValue(_json);
         var configPath = parse.GetValue(_config);
+        var onnx = parse.GetValue(_engine) == "onnx";
+        var int8 = parse.GetValue(_int8);
+        var reference = parse.GetValue(_reference);
+        var keepOnnx = parse.GetValue(_keepOnnx);
+        if (!onnx && (int8 || reference is not null || keepOnnx is not null)) throw new UsageException("--int8, --reference and --keep-onnx need --engine onnx");
+        if (onnx && dtype != ScalarType.Float32) throw new UsageException("--engine onnx measures float32 (and --int8) exports; --dtype bfloat16 is TorchSharp's");
+        if (onnx && skipInference) throw new UsageException("--engine onnx measures inference; --skip-inference leaves it nothing to do");
+        if (reference is not null && !File.Exists(reference)) throw new UsageException($"--reference {reference}: file not found");
+        if (onnx) skipTrain = true;
         if (skipTrain && skipInference) throw new UsageException("--skip-train and --skip-inference leave nothing to measure");
 
         var config = (configPath is null ? Wav2Vec2Config.Base : Wav2Vec2Config.FromJsonFile(configPath)) with { LayerDrop = 0 };
         var samples = (long)Math.Round(seconds * SampleRate);
         if (samples < config.ReceptiveField)
             throw new UsageException($"--seconds {seconds.ToString(CultureInfo.InvariantCulture)} gives {samples} samples; the model needs at least {config.ReceptiveField}");
+
+        // The child of --engine onnx: ONNX Runtime only, nothing that loads libtorch.
+        if (parse.GetValue(_onnxMeasure) is { Length: > 0 } measure)
+        {
+            var models = measure.Select(m => m.Split('=', 2)).Select(p => p.Length == 2 ? (p[0], p[1]) : throw new UsageException($"--onnx-measure expects NAME=PATH, got '{string.Join('=', p)}'")).ToList();
+            WriteJson(OnnxBench.Measure(models, RandomWaveform(samples, new Random(1)), ThroughputClips(Math.Max(2 * batch, 8), config.ReceptiveField), threads, batch, cancellationToken));
+            return ExitCodes.Success;
+        }
 
         var allocator = !systemMalloc && NativeAllocator.RetainFreedMemory() ? "glibc malloc, freed memory retained" : "system default";
         torch.set_num_threads(threads);
@@ -142,6 +168,8 @@ internal sealed class BenchCommand : SermtlCommand
             phasePeaks.Add(trainPeak.Value);
         }
 
+        if (onnx) MeasureOnnx(model, result, configPath, seconds, threads, batch, int8, reference, keepOnnx, inferencePeak!.Value, inferenceMs!.Value, cancellationToken);
+
         var loadAfter = HostInfo.LoadAverage();
         result["inference_ms"] = inferenceMs;
         result["train_step_ms"] = trainMs;
@@ -174,6 +202,73 @@ internal sealed class BenchCommand : SermtlCommand
         if (json) WriteJson(result);
         else WriteText(result, config == Wav2Vec2Config.Base with { LayerDrop = 0 } ? "wav2vec2-base" : configPath!);
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Exports the model (float32, and int8 when asked) and measures ONNX Runtime on it, and on the reference graph when
+    /// given, in a child process of this tool that never loads libtorch; adds its figures and the ratios to <paramref name="result"/>.
+    /// </summary>
+    private static void MeasureOnnx(SerMtlModel model, Dictionary<string, object?> result, string? configPath, double seconds, int threads, int batch,
+        bool int8, string? reference, string? keep, double torchPeak, double torchInferenceMs, CancellationToken cancellationToken)
+    {
+        var directory = keep is null ? Directory.CreateTempSubdirectory("sermtl-bench-onnx-") : Directory.CreateDirectory(keep);
+        try
+        {
+            model.eval();
+            var measure = new List<string> { "onnx=" + Onnx.OnnxExporter.Export(model, Path.Combine(directory.FullName, "model.onnx")).Path };
+            if (int8)
+                measure.Add("onnx_int8=" + Onnx.OnnxExporter.Export(model, Path.Combine(directory.FullName, "model-int8.onnx"), new Onnx.OnnxExportOptions { Int8 = true }).Path);
+            if (reference is not null) measure.Add("reference=" + Path.GetFullPath(reference));
+
+            var arguments = new List<string> { "bench", "--json", "--seconds", seconds.ToString("R", CultureInfo.InvariantCulture),
+                "--threads", threads.ToString(CultureInfo.InvariantCulture), "--batch", batch.ToString(CultureInfo.InvariantCulture) };
+            if (configPath is not null) arguments.AddRange(["--config", Path.GetFullPath(configPath)]);
+            foreach (var m in measure) arguments.AddRange(["--onnx-measure", m]);
+            foreach (var (key, value) in RunSelf(arguments, cancellationToken)) result[key] = value;
+        }
+        finally
+        {
+            if (keep is null) directory.Delete(recursive: true);
+        }
+        double? Get(string key) => result.TryGetValue(key, out var v) && v is double d ? d : null;
+        result["torch_inference_peak_rss_mb"] = torchPeak;
+        result["real_time_factor"] = torchInferenceMs / (seconds * 1000);
+        result["onnx_real_time_factor"] = Get("onnx_inference_ms") / (seconds * 1000);
+        result["onnx_vs_torch_inference"] = Get("onnx_inference_ms") / torchInferenceMs;
+        result["onnx_vs_reference_inference"] = Get("onnx_inference_ms") / Get("reference_inference_ms");
+        result["int8_vs_onnx_inference"] = Get("onnx_int8_inference_ms") / Get("onnx_inference_ms");
+        result["onnx_vs_torch_peak_rss"] = Get("onnx_inference_peak_rss_mb") / torchPeak;
+    }
+
+    /// <summary>Runs this tool again with <paramref name="arguments"/> and reads the JSON object it prints (numbers and booleans).</summary>
+    private static Dictionary<string, object?> RunSelf(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        // The tool's own apphost when it is the running program; else 'dotnet sermtl.dll' (under 'dotnet sermtl.dll', or in a test host).
+        var tool = typeof(BenchCommand).Assembly;
+        var processPath = Environment.ProcessPath;
+        var isDotnet = processPath is not null && Path.GetFileNameWithoutExtension(processPath) == "dotnet";
+        var host = System.Reflection.Assembly.GetEntryAssembly() == tool && processPath is not null && !isDotnet
+            ? processPath
+            : isDotnet ? processPath! : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (host != processPath || isDotnet) start.ArgumentList.Add(tool.Location);
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {host}");
+        using var _ = cancellationToken.Register(() => process.Kill(entireProcessTree: true));
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"the ONNX Runtime measurement failed (exit code {process.ExitCode}): {errors.GetAwaiter().GetResult().Trim()}");
+        using var json = JsonDocument.Parse(output);
+        return json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind switch
+        {
+            JsonValueKind.Number => (object?)p.Value.GetDouble(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => null,
+        });
     }
 
     /// <summary>Runs the model once on <paramref name="waveforms"/> in evaluation mode.</summary>
@@ -364,5 +459,14 @@ internal sealed class BenchCommand : SermtlCommand
             : $"training step    {F("train_step_ms", "0")} ms ({F("train_gflops", "0")} GFLOP/s, {r["train_dtype"]}{((bool)r["feature_encoder_frozen"]! ? ", feature encoder frozen" : "")}, {r["optimizer_state"]} AdamW state{((bool)r["gradient_checkpointing"]! ? ", gradient checkpointing" : "")}), peak RSS {F("train_peak_rss_mb", "0")} MB, {F("train_step_page_faults", "0")} page faults");
         _out.WriteLine($"throughput       {F("utterances_per_second_batch1", "0.00")} utterances/s at batch 1, {F("utterances_per_second_batchN", "0.00")} at batch {r["batch"]} ({r["throughput_clips"]} clips, {F("throughput_audio_seconds", "0")} s of audio)");
         _out.WriteLine($"peak RSS         {F("peak_rss_mb", "0")} MB");
+        if (!r.ContainsKey("onnx_inference_ms")) return;
+        _out.WriteLine($"ONNX Runtime     (a child process; libtorch loaded: {r["libtorch_loaded"] switch { true => "yes", false => "no", _ => "?" }})");
+        foreach (var (name, label) in new[] { ("onnx", "SerMtl float32"), ("onnx_int8", "SerMtl int8"), ("reference", "reference graph") })
+        {
+            if (!r.ContainsKey(name + "_inference_ms")) continue;
+            _out.WriteLine($"  {label,-16}{F(name + "_inference_ms", "0.0")} ms (peak RSS {F(name + "_inference_peak_rss_mb", "0")} MB), {F(name + "_utterances_per_second_batch1", "0.00")} utt/s at batch 1, {F(name + "_utterances_per_second_batchN", "0.00")} at batch {r["batch"]} (peak RSS {F(name + "_peak_rss_mb", "0")} MB), file {F(name + "_file_mb", "0")} MB");
+        }
+        _out.WriteLine($"ratios           ONNX/torch inference {F("onnx_vs_torch_inference", "0.00")}, ONNX/reference {F("onnx_vs_reference_inference", "0.00")}, int8/ONNX {F("int8_vs_onnx_inference", "0.00")}, ONNX/torch inference peak RSS {F("onnx_vs_torch_peak_rss", "0.00")}");
+        _out.WriteLine($"real-time factor torch {F("real_time_factor", "0.000")}, ONNX {F("onnx_real_time_factor", "0.000")}");
     }
 }

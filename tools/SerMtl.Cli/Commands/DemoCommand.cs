@@ -133,8 +133,13 @@ internal sealed class DemoCommand : SermtlCommand
                 string.Join(", ", p.Probabilities.Select(kv => $"{kv.Key} {kv.Value:F2}")));
         }
 
+        // 4. Deployment: the model as ONNX (float32 and int8), run by ONNX Runtime on the held-out utterances.
+        var deployment = OnnxDeployment.Check(modelDir, outDir, fold.Test.Select(s => s.AudioPath).ToList());
         writer.WriteLine();
-        writer.WriteLine($"wrote {Path.Combine(outDir, RunResults.FileName)}, {report.HtmlPath}, {modelDir}/ in {clock.Elapsed.TotalMinutes:F1} min");
+        deployment.Print(writer);
+
+        writer.WriteLine();
+        writer.WriteLine($"wrote {Path.Combine(outDir, RunResults.FileName)}, {report.HtmlPath}, {modelDir}/, {deployment.Float32Path} in {clock.Elapsed.TotalMinutes:F1} min");
         writer.WriteLine("next: predict with 'sermtl predict --model " + modelDir + " FILE.wav', or reproduce the paper on real data:");
         writer.WriteLine("  sermtl cv --iemocap ~/data/IEMOCAP_full_release --protocol paper --backbone ~/models/wav2vec2-base --alpha 0.1 --device cuda --out runs/paper-a0.1");
 
@@ -142,6 +147,11 @@ internal sealed class DemoCommand : SermtlCommand
         if (check && !(wa >= PassWeightedAccuracy))
         {
             Console.Error.WriteLine($"sermtl demo: held-out weighted accuracy {wa:F3} is below {PassWeightedAccuracy}");
+            return ExitCodes.Failure;
+        }
+        if (check && deployment.Problem is { } problem)
+        {
+            Console.Error.WriteLine($"sermtl demo: {problem}");
             return ExitCodes.Failure;
         }
         return ExitCodes.Success;
@@ -169,6 +179,49 @@ internal sealed class DemoCommand : SermtlCommand
         ApplySpecAugment = false,
         MaskTimeProb = 0,
     };
+
+    /// <summary>
+    /// The demo model exported as ONNX, float32 and int8, and run by ONNX Runtime on the held-out utterances beside the
+    /// TorchSharp engine: float32 must give every label TorchSharp gives (probabilities within 1e-4), int8 the float32
+    /// label on at least 99 % of them.
+    /// </summary>
+    internal sealed record OnnxDeployment(string Float32Path, long Float32Bytes, string Int8Path, long Int8Bytes, int Count,
+        int Float32Agree, double Float32MaxDifference, int Int8Agree, double Int8MaxDifference)
+    {
+        public const double Int8Agreement = 0.99;
+
+        public static OnnxDeployment Check(string modelDir, string outDir, IReadOnlyList<string> files)
+        {
+            var float32 = Onnx.OnnxExporter.Export(modelDir, Path.Combine(outDir, "model.onnx"));
+            var int8 = Onnx.OnnxExporter.Export(modelDir, Path.Combine(outDir, "model-int8.onnx"), new Onnx.OnnxExportOptions { Int8 = true });
+            IReadOnlyList<EmotionPrediction> torchResults, f32Results, int8Results;
+            using (var recognizer = EmotionRecognizer.Load(modelDir)) torchResults = recognizer.PredictBatch(files);
+            using (var recognizer = OnnxEmotionRecognizer.Load(float32.Path)) f32Results = recognizer.PredictBatch(files);
+            using (var recognizer = OnnxEmotionRecognizer.Load(int8.Path)) int8Results = recognizer.PredictBatch(files);
+            static (int Agree, double MaxDifference) Compare(IReadOnlyList<EmotionPrediction> a, IReadOnlyList<EmotionPrediction> b) =>
+                (a.Zip(b).Count(p => p.First.Label == p.Second.Label),
+                 a.Zip(b).SelectMany(p => p.First.Probabilities.Select(kv => (double)Math.Abs(kv.Value - p.Second.Probabilities[kv.Key]))).DefaultIfEmpty().Max());
+            var (f32Agree, f32Max) = Compare(torchResults, f32Results);
+            var (int8Agree, int8Max) = Compare(f32Results, int8Results);
+            return new OnnxDeployment(float32.Path, float32.Bytes, int8.Path, int8.Bytes, files.Count, f32Agree, f32Max, int8Agree, int8Max);
+        }
+
+        /// <summary>Why the deployment check fails, or null.</summary>
+        public string? Problem =>
+            Float32Agree != Count || Float32MaxDifference > 1e-4
+                ? $"ONNX float32 gave {Count - Float32Agree} of {Count} held-out labels differently from TorchSharp (largest probability difference {Float32MaxDifference:G2})"
+            : Int8Agree < Int8Agreement * Count
+                ? $"ONNX int8 agreed with float32 on {Int8Agree} of {Count} held-out labels, fewer than {Int8Agreement:P0}"
+            : null;
+
+        public void Print(TextWriter writer)
+        {
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ONNX Runtime: {Path.GetFileName(Float32Path)} ({Float32Bytes / 1e6:0.00} MB) gives TorchSharp's label on {Float32Agree}/{Count} held-out utterances (largest probability difference {Float32MaxDifference:0.0e0})"));
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"              {Path.GetFileName(Int8Path)} ({Int8Bytes / 1e6:0.00} MB) gives the float32 label on {Int8Agree}/{Count} ({(double)Int8Agree / Count:P1}; largest probability difference {Int8MaxDifference:0.000})"));
+        }
+    }
 
     /// <summary>Prints one line per epoch.</summary>
     private sealed class EpochPrinter(TextWriter writer) : TrainingCallbacks

@@ -12,7 +12,7 @@ internal sealed class PredictCommand : SermtlCommand
 {
     private readonly TextWriter _out;
     private readonly TextWriter _err;
-    private readonly Option<string> _model = CliOption.Required("--model", "DIR|ID", "the saved model: " + ModelArgs.DirOrHubId);
+    private readonly Option<string> _model = CliOption.Required("--model", "DIR|ID|FILE.onnx", "the saved model: " + ModelArgs.DirOrHubId + ", or an ONNX file written by 'sermtl export' (run by ONNX Runtime)");
     private readonly Option<bool> _json = CliOption.Flag("--json", """
         print a JSON array: [{"file", "label", "probabilities": {label: p, ...}, "transcript", "duration_seconds",
         "windows": [{"start_seconds", "duration_seconds", "label", "probabilities", "transcript"}] (long files only)}]
@@ -59,6 +59,19 @@ internal sealed class PredictCommand : SermtlCommand
         UseExecute();
     }
 
+    /// <summary>An exported ONNX file, run by ONNX Runtime on the CPU (its precision is the file's: float32 or int8).</summary>
+    private OnnxEmotionRecognizer LoadOnnx(ParseResult parse, string path, string device, double windowSeconds, int batchSize, int? threads)
+    {
+        if (device != "cpu") throw new UsageException($"--device {device}: ONNX models run on the CPU here (ONNX Runtime's CPU package)");
+        if (parse.GetResult(_dtype) is { Implicit: false }) throw new UsageException("--dtype applies to TorchSharp models; an ONNX file keeps the precision it was exported with (sermtl export --int8)");
+        return OnnxEmotionRecognizer.Load(path, new OnnxRecognizerOptions
+        {
+            MaxWindowSeconds = windowSeconds == 0 ? null : windowSeconds,
+            BatchSize = batchSize,
+            Threads = threads,
+        });
+    }
+
     public override int Execute(ParseResult parse, CancellationToken cancellationToken)
     {
         var modelDir = parse.GetRequiredValue(_model);
@@ -77,14 +90,16 @@ internal sealed class PredictCommand : SermtlCommand
         var shard = ParseShard(parse.GetValue(_shard));
 
         // A bad model or device fails the whole command before any file is looked at.
-        using var recognizer = EmotionRecognizer.Load(ModelArgs.Resolve(modelDir, _err, cancellationToken), new EmotionRecognizerOptions
-        {
-            Device = device,
-            MaxWindowSeconds = windowSeconds == 0 ? null : windowSeconds,
-            BatchSize = batchSize,
-            DType = dtype,
-            Threads = threads,
-        });
+        using IEmotionRecognizer recognizer = modelDir.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
+            ? LoadOnnx(parse, modelDir, device, windowSeconds, batchSize, threads)
+            : EmotionRecognizer.Load(ModelArgs.Resolve(modelDir, _err, cancellationToken), new EmotionRecognizerOptions
+            {
+                Device = device,
+                MaxWindowSeconds = windowSeconds == 0 ? null : windowSeconds,
+                BatchSize = batchSize,
+                DType = dtype,
+                Threads = threads,
+            });
 
         var failures = 0;
         var files = new List<string>();
