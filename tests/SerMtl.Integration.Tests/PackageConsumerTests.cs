@@ -54,23 +54,7 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
 
         // 2. A fresh console app that takes SerMtl from the folder feed and libtorch from the cache.
         var globalPackages = GlobalPackagesFolder();
-        File.WriteAllText(Path.Combine(_root, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <config>
-                <add key="globalPackagesFolder" value="{Path.Combine(_root, "packages")}" />
-              </config>
-              <fallbackPackageFolders>
-                <clear />
-                <add key="machine" value="{globalPackages}" />
-              </fallbackPackageFolders>
-              <packageSources>
-                <clear />
-                <add key="local" value="{feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-            </configuration>
-            """);
+        WriteNuGetConfig(feed, globalPackages);
         DotnetProcess.RunChecked(_root, StepTimeout, "new", "console", "-o", "app", "--framework", "net10.0");
         var app = Path.Combine(_root, "app");
         DotnetProcess.RunChecked(app, StepTimeout, "add", "package", "SerMtl.Core", "--version", version);
@@ -126,6 +110,86 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
         else
             Assert.Contains("libtorch", control, StringComparison.OrdinalIgnoreCase); // TorchSharp's (misleading) missing-backend error
     }
+
+    /// <summary>
+    /// The ONNX Runtime engine as a user gets it: SerMtl.Data and SerMtl.OnnxRuntime packed, a fresh console app that
+    /// references SerMtl.OnnxRuntime only, an exported model; the app predicts TorchSharp's labels, probabilities and
+    /// transcripts, and its published output holds no TorchSharp or libtorch file.
+    /// </summary>
+    [Fact]
+    public void OnnxRuntimePackage_PredictsInAFreshConsoleAppWithoutLibtorch()
+    {
+        var version = "0.0.0-onnxtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        var feed = Directory.CreateDirectory(Path.Combine(_root, "feed")).FullName;
+        foreach (var project in new[] { "src/SerMtl.Data/SerMtl.Data.csproj", "src/SerMtl.OnnxRuntime/SerMtl.OnnxRuntime.csproj" })
+            DotnetProcess.RunChecked(TestPaths.RepoRoot, StepTimeout, "pack", project, "-c", "Release", "-o", feed, $"-p:Version={version}", "-nodeReuse:false");
+        CheckPackage(Path.Combine(feed, $"SerMtl.OnnxRuntime.{version}.nupkg"), "SerMtl.OnnxRuntime", expectTargets: false);
+        WriteNuGetConfig(feed, GlobalPackagesFolder());
+        DotnetProcess.RunChecked(_root, StepTimeout, "new", "console", "-o", "app", "--framework", "net10.0");
+        var app = Path.Combine(_root, "app");
+        DotnetProcess.RunChecked(app, StepTimeout, "add", "package", "SerMtl.OnnxRuntime", "--version", version);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using System.Globalization;
+            using SerMtl.Inference;
+
+            using var recognizer = OnnxEmotionRecognizer.Load(args[0]);
+            foreach (var prediction in recognizer.PredictBatch(args[1..]))
+            {
+                Console.WriteLine($"RESULT label {prediction.Label}");
+                foreach (var (label, p) in prediction.Probabilities)
+                    Console.WriteLine($"RESULT p {label} {p.ToString("R", CultureInfo.InvariantCulture)}");
+                Console.WriteLine($"RESULT transcript {prediction.Transcript}");
+            }
+            """);
+
+        var modelDir = Path.Combine(_root, "model");
+        SavedModelFixture.Create(modelDir);
+        var onnx = Path.Combine(_root, "model.onnx");
+        Onnx.OnnxExporter.Export(modelDir, onnx);
+        var wavs = new[] { "a", "b", "c" }.Select(s => Path.Combine(TestPaths.TinyGroup, s + ".wav")).ToArray();
+        IReadOnlyList<EmotionPrediction> expected;
+        using (var recognizer = EmotionRecognizer.Load(modelDir)) expected = recognizer.PredictBatch(wavs);
+
+        var publish = Path.Combine(_root, "publish");
+        DotnetProcess.RunChecked(app, StepTimeout, "publish", "-c", "Release", "-r", "linux-x64", "--self-contained", "false", "-o", publish, "-nodeReuse:false");
+        var files = Directory.GetFiles(publish, "*", SearchOption.AllDirectories);
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).Contains("torch", StringComparison.OrdinalIgnoreCase));
+        output.WriteLine($"published ONNX Runtime app: {files.Sum(f => new FileInfo(f).Length) / 1e6:0.0} MB in {files.Length} files");
+        var (exit, run) = DotnetProcess.Run(publish, StepTimeout, [Path.Combine(publish, "app.dll"), onnx, .. wavs]);
+        Assert.True(exit == 0, DotnetProcess.Tail(run));
+
+        var lines = run.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
+        var labels = lines.Where(l => l.StartsWith("RESULT label ", StringComparison.Ordinal)).Select(l => l["RESULT label ".Length..]).ToList();
+        Assert.Equal(expected.Select(p => p.Label), labels);
+        Assert.Equal(expected.Select(p => p.Transcript), lines.Where(l => l.StartsWith("RESULT transcript", StringComparison.Ordinal)).Select(l => l.Length > "RESULT transcript ".Length ? l["RESULT transcript ".Length..] : ""));
+        var probabilities = lines.Where(l => l.StartsWith("RESULT p ", StringComparison.Ordinal)).Select(l => l.Split(' ')).ToList();
+        Assert.Equal(expected.Count * SavedModelFixture.Labels.Length, probabilities.Count);
+        for (var i = 0; i < probabilities.Count; i++)
+        {
+            var prediction = expected[i / SavedModelFixture.Labels.Length];
+            Assert.Equal(prediction.Probabilities[probabilities[i][2]], float.Parse(probabilities[i][3], CultureInfo.InvariantCulture), tolerance: 1e-4);
+        }
+    }
+
+    /// <summary>A nuget.config in the scratch root: the folder feed first, a private packages folder, the machine's cache as a read-only fallback.</summary>
+    private void WriteNuGetConfig(string feed, string globalPackages) =>
+        File.WriteAllText(Path.Combine(_root, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config>
+                <add key="globalPackagesFolder" value="{Path.Combine(_root, "packages")}" />
+              </config>
+              <fallbackPackageFolders>
+                <clear />
+                <add key="machine" value="{globalPackages}" />
+              </fallbackPackageFolders>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
 
     private static void CheckPackage(string path, string id, bool expectTargets)
     {
