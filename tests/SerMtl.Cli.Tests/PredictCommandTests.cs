@@ -205,7 +205,7 @@ public sealed class PredictCommandTests(SavedModelFixture model) : IClassFixture
         var help = CliTool.Run("predict", "--help");
         Assert.Equal(ExitCodes.Success, help.Exit);
         Assert.Contains(" predict [<WAV|DIR>...] [options]", help.Output); // the root is named after the executable (the test host here)
-        Assert.Contains("--model <DIR|ID> (REQUIRED)", help.Output);
+        Assert.Contains("--model <DIR|ID|FILE.onnx> (REQUIRED)", help.Output);
         Assert.Contains("--window-seconds <S>", help.Output);
         Assert.Contains("Examples:", help.Output);
         Assert.Contains("predict ", CliTool.Run("--help").Output);

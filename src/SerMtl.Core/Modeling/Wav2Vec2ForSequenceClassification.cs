@@ -100,10 +100,7 @@ public sealed class Wav2Vec2ForSequenceClassification : nn.Module<Tensor, Tensor
             hidden = (stack(output.HiddenStates!, 0) * weights).sum(dim: 0);                            // [B, T, H]
         }
         var projected = _projector.call(hidden);                                                     // [B, T, P]
-        var frames = projected.shape[1];
-        var valid = (Scalars.Arange(frames, projected.device).unsqueeze(0) < output.FrameLengths.unsqueeze(1))
-            .unsqueeze(-1).to(projected.dtype);                                                      // [B, T, 1]
-        var pooled = (projected * valid).sum(1) / output.FrameLengths.to(projected.dtype).unsqueeze(1); // [B, P]
+        var pooled = PooledFrames.Reduce(projected, output.FrameLengths, "mean");                     // [B, P]
         return _classifier.call(pooled).MoveToOuterDisposeScope();                                   // [B, C]
     }
 

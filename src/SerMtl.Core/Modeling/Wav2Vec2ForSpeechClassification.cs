@@ -80,15 +80,7 @@ public sealed class Wav2Vec2ForSpeechClassification : nn.Module<Tensor, Tensor?,
     {
         using var scope = NewDisposeScope();
         using var output = _backbone.call(waveforms, lengths);
-        var hidden = output.LastHiddenState;                                                          // [B, T, H]
-        var frames = hidden.shape[1];
-        var valid = (Scalars.Arange(frames, hidden.device).unsqueeze(0) < output.FrameLengths.unsqueeze(1)).unsqueeze(-1); // [B, T, 1]
-        var pooled = Pooling switch                                                                   // [B, H]
-        {
-            "sum" => hidden.masked_fill(valid.logical_not(), Scalars.Of(0L)).sum(1),
-            "max" => hidden.masked_fill(valid.logical_not(), Scalars.Of(double.NegativeInfinity)).amax([1]),
-            _ => hidden.masked_fill(valid.logical_not(), Scalars.Of(0L)).sum(1) / output.FrameLengths.to(hidden.dtype).unsqueeze(1),
-        };
+        var pooled = PooledFrames.Reduce(output.LastHiddenState, output.FrameLengths, Pooling);       // [B, H]
         return _classifier.call(pooled).MoveToOuterDisposeScope();
     }
 
@@ -116,6 +108,34 @@ public sealed class Wav2Vec2ForSpeechClassification : nn.Module<Tensor, Tensor?,
                 HeadConfig.Copy(head, "classifier.out_proj.weight", model._classifier.OutProj.weight!, configPath);
                 HeadConfig.Copy(head, "classifier.out_proj.bias", model._classifier.OutProj.bias!, configPath);
             });
+}
+
+/// <summary>Pooling of frames over each utterance's valid slice, for the HF task heads.</summary>
+internal static class PooledFrames
+{
+    /// <summary>
+    /// hidden [B, T, D], frameLengths [B] (each ≥ 1) → [B, D]: mean, sum or max over each utterance's first
+    /// frameLengths[b] frames. Each reduction reads exactly the valid slice (the elements and order of the utterance
+    /// alone), so a padded batch gives every utterance its lone result bit for bit.
+    /// </summary>
+    public static Tensor Reduce(Tensor hidden, Tensor frameLengths, string mode)
+    {
+        using var scope = NewDisposeScope();
+        using var host = frameLengths.to(ScalarType.Int64).cpu();
+        var lengths = host.data<long>().ToArray();
+        var rows = new Tensor[lengths.Length];
+        for (var b = 0; b < lengths.Length; b++)
+        {
+            var valid = hidden[b].narrow(0, 0, lengths[b]);                                           // [T_b, D]
+            rows[b] = mode switch
+            {
+                "sum" => valid.sum(dim: 0),
+                "max" => valid.amax([0]),
+                _ => valid.sum(dim: 0) / Scalars.Of(lengths[b]),
+            };
+        }
+        return stack(rows).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary><c>dense</c> → tanh → <c>out_proj</c>, as the checkpoints' <c>classifier</c> (their dropout between the two acts only in training, which this head does not do).</summary>
