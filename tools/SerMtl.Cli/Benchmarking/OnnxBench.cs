@@ -5,12 +5,12 @@ using SerMtl.Inference;
 namespace SerMtl.Cli.Benchmarking;
 
 /// <summary>
-/// The ONNX Runtime side of <c>sermtl bench --engine onnx</c>, run in a child process that never loads libtorch, so
-/// its peak RSS is what an app using only SerMtl.OnnxRuntime takes. Each model (SerMtl's float32 and int8 exports, and
-/// optionally the reference exporter's graph of the same architecture) is loaded, run on one clip, run over the
-/// throughput clips at batch 1 and batch N, and released before the next, with the RSS peak reset in between. The
-/// one-clip times compared across models are then taken with all of them loaded, in turns (model A, B, C, A, B, C, ...),
-/// so that a slow minute of a shared machine slows every model alike: median of <see cref="Runs"/> after 2 warm-up rounds.
+/// The ONNX Runtime side of <c>sermtl bench --engine onnx</c>, run in child processes that never load libtorch, so the
+/// peak RSS is what an app using only SerMtl.OnnxRuntime takes. Given one model, a child loads it, runs it on one clip
+/// (median of <see cref="Runs"/> after 2 warm-ups) and over the throughput clips at batch 1 and batch N, with the peak
+/// RSS read after the clip and after the throughput run (one model per process: memory an earlier model freed stays in
+/// the C allocator and would count). Given several, a child loads them all and times the clip in turns (model A, B, C,
+/// A, B, C, ...), so that a slow minute of a shared machine slows every model alike.
 /// </summary>
 internal static class OnnxBench
 {
@@ -21,8 +21,9 @@ internal static class OnnxBench
         int threads, int batch, CancellationToken cancellationToken)
     {
         var result = new Dictionary<string, object?>();
-        foreach (var (name, path) in models)
+        if (models.Count == 1)
         {
+            var (name, path) = models[0];
             HostInfo.ResetPeak();
             using (var session = Open(path, threads))
             {
@@ -34,7 +35,7 @@ internal static class OnnxBench
             }
             result[$"{name}_file_mb"] = new FileInfo(path).Length / 1e6;
         }
-        if (models.Count > 1)
+        else
         {
             var sessions = models.Select(m => Open(m.Path, threads)).ToArray();
             try
