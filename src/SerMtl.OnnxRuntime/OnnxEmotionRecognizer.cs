@@ -15,6 +15,9 @@ public sealed record OnnxRecognizerOptions
     /// <summary>Recordings (or windows of long recordings) per padded forward pass. Default 8.</summary>
     public int BatchSize { get; init; } = 8;
 
+    /// <summary>Asynchronous requests admitted at once, running or waiting; one more is refused with <see cref="RecognizerOverloadedException"/>. Default 32.</summary>
+    public int QueueCapacity { get; init; } = EmotionRecognizerBase.DefaultQueueCapacity;
+
     /// <summary>
     /// Threads of one forward pass (ONNX Runtime's intra-op threads); null lets ONNX Runtime choose (the physical cores).
     /// Unlike TorchSharp's setting it is per recognizer, not per process.
@@ -40,7 +43,7 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
     private readonly ReaderWriterLockSlim _running = new();
 
     private OnnxEmotionRecognizer(InferenceSession session, RecognizerModelInfo info, string logitsName, bool hasCtc, OnnxRecognizerOptions options)
-        : base(info, options.MaxWindowSeconds, options.BatchSize)
+        : base(info, options.MaxWindowSeconds, options.BatchSize, options.QueueCapacity)
     {
         _session = session;
         _logitsName = logitsName;

@@ -34,7 +34,7 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
     private readonly Device _device;
 
     private EmotionRecognizer(RecognizerModel model, EmotionRecognizerOptions options)
-        : base(ModelInfoOf(model), options.MaxWindowSeconds, options.BatchSize)
+        : base(ModelInfoOf(model), options.MaxWindowSeconds, options.BatchSize, options.QueueCapacity)
     {
         _model = model;
         Options = options;
@@ -66,6 +66,8 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
         options ??= new EmotionRecognizerOptions();
         if (options.BatchSize < 1)
             throw new ArgumentException($"BatchSize must be at least 1, got {options.BatchSize}", nameof(options));
+        if (options.QueueCapacity < 1)
+            throw new ArgumentException($"QueueCapacity must be at least 1, got {options.QueueCapacity}", nameof(options));
         if (options.Threads is < 1)
             throw new ArgumentException($"Threads must be at least 1 when set, got {options.Threads}", nameof(options));
         if (options.MaxWindowSeconds is double w && !(double.IsFinite(w) && w > 0))

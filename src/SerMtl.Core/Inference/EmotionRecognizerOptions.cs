@@ -40,6 +40,13 @@ public sealed record EmotionRecognizerOptions
     /// </summary>
     public int BatchSize { get; init; } = 8;
 
+    /// <summary>
+    /// Asynchronous requests (<see cref="EmotionRecognizerBase.PredictAsync(string, CancellationToken)"/> and its
+    /// overloads) admitted at once, running or waiting; one more is refused at once with
+    /// <see cref="RecognizerOverloadedException"/> instead of piling up. Default 32.
+    /// </summary>
+    public int QueueCapacity { get; init; } = EmotionRecognizerBase.DefaultQueueCapacity;
+
     /// <summary>Number format of the weights and inputs; <see cref="InferenceDType.Float32"/> by default.</summary>
     public InferenceDType DType { get; init; } = InferenceDType.Float32;
 

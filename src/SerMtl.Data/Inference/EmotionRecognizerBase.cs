@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using SerMtl.Data.Audio;
 using SerMtl.Data.Text;
@@ -25,19 +27,28 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     private readonly int _windowSamples;   // 0: never split
     private readonly int _overlapSamples;
     private readonly int _batchSize;
+    private readonly int _queueCapacity;
+    private readonly SemaphoreSlim _forwardGate = new(1, 1);
+    private readonly KeyValuePair<string, object?> _engineTag;
+    private int _queued;
     private int _disposed;
 
     /// <summary>Checks the settings against the model.</summary>
     /// <param name="info">The model's labels, vocabulary, preprocessing and geometry.</param>
     /// <param name="maxWindowSeconds">Longest stretch run at once; longer recordings are windowed. Null runs every recording whole.</param>
     /// <param name="batchSize">Recordings (or windows) per padded forward pass.</param>
+    /// <param name="queueCapacity">Asynchronous requests admitted at once (running or waiting); one more is refused with <see cref="RecognizerOverloadedException"/>.</param>
     /// <exception cref="ArgumentException">A setting is out of range, or the window is shorter than the model's receptive field (parameter name <c>options</c>).</exception>
-    protected EmotionRecognizerBase(RecognizerModelInfo info, double? maxWindowSeconds, int batchSize)
+    protected EmotionRecognizerBase(RecognizerModelInfo info, double? maxWindowSeconds, int batchSize, int queueCapacity = DefaultQueueCapacity)
     {
         ArgumentNullException.ThrowIfNull(info);
         info.Validate();
         if (batchSize < 1)
             throw new ArgumentException($"BatchSize must be at least 1, got {batchSize}", "options");
+        if (queueCapacity < 1)
+            throw new ArgumentException($"QueueCapacity must be at least 1, got {queueCapacity}", "options");
+        _queueCapacity = queueCapacity;
+        _engineTag = new("sermtl.engine", GetType().Name);
         if (maxWindowSeconds is double w && !(double.IsFinite(w) && w > 0))
             throw new ArgumentException($"MaxWindowSeconds must be a positive number of seconds or null, got {w}", "options");
         _info = info;
@@ -52,6 +63,32 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
                     "options");
         }
     }
+
+    /// <summary>The default of <see cref="QueueCapacity"/>.</summary>
+    public const int DefaultQueueCapacity = 32;
+
+    /// <summary>The most bytes <see cref="PredictAsync(Stream, string?, CancellationToken)"/> reads from a stream (1 GiB: over an hour of 16-bit stereo at 48 kHz).</summary>
+    public const long MaxStreamBytes = 1L << 30;
+
+    /// <summary>
+    /// The name of the <see cref="System.Diagnostics.Metrics.Meter"/> every recognizer reports to: counters
+    /// <c>sermtl.recognizer.predictions</c> (tag <c>outcome</c>: ok or error) and <c>sermtl.recognizer.rejections</c>, the histogram
+    /// <c>sermtl.recognizer.duration</c> (seconds per request, waiting included for asynchronous ones) and the up-down counter
+    /// <c>sermtl.recognizer.queue_depth</c> (asynchronous requests admitted and not finished); all tagged <c>sermtl.engine</c>.
+    /// </summary>
+    public const string MeterName = "SerMtl.Inference";
+
+    private static readonly Meter Meter = new(MeterName, typeof(EmotionRecognizerBase).Assembly.GetName().Version?.ToString());
+    private static readonly Counter<long> Predictions = Meter.CreateCounter<long>("sermtl.recognizer.predictions", "{request}", "Prediction requests finished");
+    private static readonly Counter<long> Rejections = Meter.CreateCounter<long>("sermtl.recognizer.rejections", "{request}", "Asynchronous requests refused because the queue was full");
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("sermtl.recognizer.duration", "s", "Time per prediction request");
+    private static readonly UpDownCounter<long> QueueDepthCounter = Meter.CreateUpDownCounter<long>("sermtl.recognizer.queue_depth", "{request}", "Asynchronous requests admitted and not yet finished");
+
+    /// <summary>Asynchronous requests admitted at once (running or waiting their turn); one more gets <see cref="RecognizerOverloadedException"/>.</summary>
+    public int QueueCapacity => _queueCapacity;
+
+    /// <summary>Asynchronous requests admitted and not yet finished.</summary>
+    public int QueueDepth => Volatile.Read(ref _queued);
 
     /// <summary>What the recognizer knows of its model.</summary>
     public RecognizerModelInfo ModelInfo => _info;
@@ -77,8 +114,10 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     public EmotionPrediction Predict(string wavPath)
     {
         ArgumentNullException.ThrowIfNull(wavPath);
-        return Run([FromFile(wavPath)])[0];
+        return Measured(() => PredictFile(wavPath), Stopwatch.GetTimestamp());
     }
+
+    private EmotionPrediction PredictFile(string wavPath) => Run([FromFile(wavPath)])[0];
 
     /// <summary>Predicts the emotion and transcript of WAV data read from <paramref name="wav"/>'s current position.</summary>
     /// <param name="wav">A readable stream holding a WAV file.</param>
@@ -87,7 +126,11 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     public EmotionPrediction Predict(Stream wav, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(wav);
-        name ??= "stream";
+        return Measured(() => PredictStream(wav, name ?? "stream"), Stopwatch.GetTimestamp());
+    }
+
+    private EmotionPrediction PredictStream(Stream wav, string name)
+    {
         var clip = WavReader.Read(wav, name);
         return Run([Prepare(name, clip.Samples, clip.SampleRate, isFile: true, clip.Warnings)])[0];
     }
@@ -96,9 +139,25 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     /// <exception cref="ArgumentException">No samples, too few (shorter than the receptive field), NaN or infinite samples, or a rate that is not positive.</exception>
     public EmotionPrediction Predict(ReadOnlySpan<float> samples, int sampleRate)
     {
+        var start = Stopwatch.GetTimestamp();
+        Input input;
+        try
+        {
+            input = FromSamples(samples, sampleRate);
+        }
+        catch
+        {
+            Record(start, ok: false);
+            throw;
+        }
+        return Measured(() => Run([input])[0], start);
+    }
+
+    private Input FromSamples(ReadOnlySpan<float> samples, int sampleRate)
+    {
         if (sampleRate <= 0) throw new ArgumentException($"sample rate must be positive, got {sampleRate}", nameof(sampleRate));
         var atModelRate = Resampler.Resample(samples, sampleRate, SampleRate);
-        return Run([Check(new Input("audio", atModelRate, atModelRate.Length, Seconds(samples.Length, sampleRate)), isFile: false)])[0];
+        return Check(new Input("audio", atModelRate, atModelRate.Length, Seconds(samples.Length, sampleRate)), isFile: false);
     }
 
     /// <summary>Predicts the emotion and transcript of an audio clip (e.g. from <see cref="WavReader"/>).</summary>
@@ -106,7 +165,7 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     public EmotionPrediction Predict(AudioClip clip)
     {
         ArgumentNullException.ThrowIfNull(clip);
-        return Run([Prepare("clip", clip.Samples, clip.SampleRate, isFile: false, clip.Warnings)])[0];
+        return Measured(() => Run([Prepare("clip", clip.Samples, clip.SampleRate, isFile: false, clip.Warnings)])[0], Stopwatch.GetTimestamp());
     }
 
     /// <summary>
@@ -118,10 +177,13 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     public IReadOnlyList<EmotionPrediction> PredictBatch(IReadOnlyList<string> wavPaths)
     {
         ArgumentNullException.ThrowIfNull(wavPaths);
-        var inputs = new Input[wavPaths.Count];
-        for (var i = 0; i < inputs.Length; i++)
-            inputs[i] = FromFile(wavPaths[i] ?? throw new ArgumentException($"path {i} is null", nameof(wavPaths)));
-        return Run(inputs);
+        return Measured(() =>
+        {
+            var inputs = new Input[wavPaths.Count];
+            for (var i = 0; i < inputs.Length; i++)
+                inputs[i] = FromFile(wavPaths[i] ?? throw new ArgumentException($"path {i} is null", nameof(wavPaths)));
+            return Run(inputs);
+        }, Stopwatch.GetTimestamp());
     }
 
     /// <summary>
@@ -132,13 +194,130 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     public IReadOnlyList<EmotionPrediction> PredictBatch(IReadOnlyList<AudioClip> clips)
     {
         ArgumentNullException.ThrowIfNull(clips);
-        var inputs = new Input[clips.Count];
-        for (var i = 0; i < inputs.Length; i++)
+        return Measured(() =>
         {
-            var clip = clips[i] ?? throw new ArgumentException($"clip {i} is null", nameof(clips));
-            inputs[i] = Prepare($"clip {i}", clip.Samples, clip.SampleRate, isFile: false, clip.Warnings);
+            var inputs = new Input[clips.Count];
+            for (var i = 0; i < inputs.Length; i++)
+            {
+                var clip = clips[i] ?? throw new ArgumentException($"clip {i} is null", nameof(clips));
+                inputs[i] = Prepare($"clip {i}", clip.Samples, clip.SampleRate, isFile: false, clip.Warnings);
+            }
+            return Run(inputs);
+        }, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Predicts a WAV file without blocking the caller: admitted into the queue (or refused at once with
+    /// <see cref="RecognizerOverloadedException"/> when <see cref="QueueCapacity"/> requests are already in it), then run in
+    /// its turn on a thread-pool thread. Asynchronous requests run one at a time (each forward already uses every core).
+    /// </summary>
+    /// <exception cref="RecognizerOverloadedException">The queue is full.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled before its turn came (a running forward pass is not interrupted).</exception>
+    public Task<EmotionPrediction> PredictAsync(string wavPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(wavPath);
+        return Enqueue(_ => Task.CompletedTask, () => PredictFile(wavPath), cancellationToken);
+    }
+
+    /// <summary>
+    /// Predicts WAV data from a stream, read asynchronously (at most <see cref="MaxStreamBytes"/>) once the request is
+    /// admitted, so an overloaded recognizer refuses it before reading; then as <see cref="PredictAsync(string, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="RecognizerOverloadedException">The queue is full (nothing has been read).</exception>
+    /// <exception cref="InvalidDataException">The data is not readable WAV audio, is too short, or longer than <see cref="MaxStreamBytes"/>.</exception>
+    public Task<EmotionPrediction> PredictAsync(Stream wav, string? name = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(wav);
+        name ??= "stream";
+        MemoryStream? buffer = null;
+        return Enqueue(async token =>
+        {
+            buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await wav.ReadAsync(chunk, token).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > MaxStreamBytes)
+                    throw new InvalidDataException($"{name}: more than {MaxStreamBytes} bytes; split the recording or predict it from a file");
+                buffer.Write(chunk, 0, read);
+            }
+            buffer.Position = 0;
+        }, () =>
+        {
+            using (buffer) return PredictStream(buffer!, name);
+        }, cancellationToken);
+    }
+
+    /// <summary>Predicts mono samples in [-1, 1] at <paramref name="sampleRate"/> Hz without blocking the caller; as <see cref="PredictAsync(string, CancellationToken)"/>.</summary>
+    /// <exception cref="RecognizerOverloadedException">The queue is full.</exception>
+    public Task<EmotionPrediction> PredictAsync(ReadOnlyMemory<float> samples, int sampleRate, CancellationToken cancellationToken = default) =>
+        Enqueue(_ => Task.CompletedTask, () => Run([FromSamples(samples.Span, sampleRate)])[0], cancellationToken);
+
+    /// <summary>
+    /// Admits a request (or refuses it when the queue is full), runs <paramref name="prepare"/> (reading input), waits for
+    /// the forward gate and runs <paramref name="work"/> on a thread-pool thread.
+    /// </summary>
+    private async Task<EmotionPrediction> Enqueue(Func<CancellationToken, Task> prepare, Func<EmotionPrediction> work, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (Interlocked.Increment(ref _queued) > _queueCapacity)
+        {
+            Interlocked.Decrement(ref _queued);
+            Rejections.Add(1, _engineTag);
+            throw new RecognizerOverloadedException(_queueCapacity);
         }
-        return Run(inputs);
+        QueueDepthCounter.Add(1, _engineTag);
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            try
+            {
+                await prepare(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Record(start, ok: false);
+                throw;
+            }
+            await _forwardGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                return await Task.Run(() => Measured(work, start), CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                _forwardGate.Release();
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queued);
+            QueueDepthCounter.Add(-1, _engineTag);
+        }
+    }
+
+    /// <summary>Runs a request and records it in the meter (outcome, and time since <paramref name="start"/>).</summary>
+    private T Measured<T>(Func<T> work, long start)
+    {
+        T result;
+        try
+        {
+            result = work();
+        }
+        catch
+        {
+            Record(start, ok: false);
+            throw;
+        }
+        Record(start, ok: true);
+        return result;
+    }
+
+    private void Record(long start, bool ok)
+    {
+        Predictions.Add(1, _engineTag, new KeyValuePair<string, object?>("outcome", ok ? "ok" : "error"));
+        Duration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, _engineTag);
     }
 
     /// <summary>Releases the engine's model. Calls already running finish first (as far as the engine guarantees it).</summary>

@@ -37,4 +37,19 @@ public interface IEmotionRecognizer : IDisposable
 
     /// <summary>Predicts several clips in padded batches; results in input order, as one-at-a-time calls give them.</summary>
     IReadOnlyList<EmotionPrediction> PredictBatch(IReadOnlyList<AudioClip> clips);
+
+    /// <summary>Asynchronous requests admitted at once; one more is refused with <see cref="RecognizerOverloadedException"/>.</summary>
+    int QueueCapacity { get; }
+
+    /// <summary>Asynchronous requests admitted and not yet finished.</summary>
+    int QueueDepth { get; }
+
+    /// <summary>Predicts a WAV file without blocking the caller, through the bounded queue.</summary>
+    Task<EmotionPrediction> PredictAsync(string wavPath, CancellationToken cancellationToken = default);
+
+    /// <summary>Predicts WAV data read asynchronously from a stream, through the bounded queue.</summary>
+    Task<EmotionPrediction> PredictAsync(Stream wav, string? name = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Predicts mono samples at <paramref name="sampleRate"/> Hz without blocking the caller, through the bounded queue.</summary>
+    Task<EmotionPrediction> PredictAsync(ReadOnlyMemory<float> samples, int sampleRate, CancellationToken cancellationToken = default);
 }
