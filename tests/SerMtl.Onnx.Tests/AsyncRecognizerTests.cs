@@ -138,22 +138,4 @@ public sealed class AsyncRecognizerTests : IDisposable
         Assert.Equal(0, depth);                                       // every admission left again
         Assert.Equal(2, all.Count(m => m.Instrument == "sermtl.recognizer.queue_depth" && m.Value > 0));
     }
-
-    /// <summary>A stream whose first read waits until <see cref="Release"/>; <see cref="Reading"/> completes when that read starts.</summary>
-    private sealed class HeldStream(byte[] bytes) : MemoryStream(bytes)
-    {
-        private readonly TaskCompletionSource _reading = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Reading => _reading.Task;
-
-        public void Release() => _release.TrySetResult();
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            _reading.TrySetResult();
-            await _release.Task.ConfigureAwait(false);
-            return await base.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-    }
 }
