@@ -89,6 +89,28 @@ public sealed class ExportCommandTests(SavedModelFixture model) : IClassFixture<
         Assert.Contains("--reference and --keep-onnx need --engine onnx", CliTool.Usage("bench", "--int8"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void PredictTimeline_ThreeUtterances_GivesOneRowEach_InEveryFormat()
+    {
+        var pause = new float[16000];
+        var wav = Path.Combine(_scratch, "three.wav");
+        TestAudio.WriteWav(wav, pause.Concat(TestAudio.Speechlike(1.2, seed: 1)).Concat(pause).Concat(TestAudio.Speechlike(0.8, seed: 2))
+            .Concat(pause).Concat(TestAudio.Speechlike(1.5, seed: 3)).Concat(pause).ToArray());
+        var json = CliTool.Run("predict", "--model", model.Directory, "--timeline", "--json", wav);
+        Assert.True(json.Exit == ExitCodes.Success, json.Error);
+        using var doc = JsonDocument.Parse(json.Output);
+        var segments = doc.RootElement[0].GetProperty("segments").EnumerateArray().ToList();
+        Assert.Equal(3, segments.Count);
+        Assert.All(segments, s => Assert.Contains(s.GetProperty("label").GetString(), SavedModelFixture.Labels));
+        Assert.True(segments[0].GetProperty("end_seconds").GetDouble() <= segments[1].GetProperty("start_seconds").GetDouble());
+        var csv = CliTool.Run("predict", "--model", model.Directory, "--timeline", "--csv", wav);
+        var lines = csv.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("file,start_seconds,end_seconds,label,confidence,p_neutral", lines[0], StringComparison.Ordinal);
+        Assert.Equal(4, lines.Length);
+        var table = CliTool.Run("predict", "--model", model.Directory, "--timeline", wav);
+        Assert.Equal(4, table.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
     private sealed record Row(string Label, Dictionary<string, double> Probabilities, string Transcript);
 
     private static List<Row> Predictions(CliOutcome outcome)

@@ -230,22 +230,92 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
         ArgumentNullException.ThrowIfNull(wav);
         name ??= "stream";
         MemoryStream? buffer = null;
-        return Enqueue(async token =>
-        {
-            buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = await wav.ReadAsync(chunk, token).ConfigureAwait(false)) > 0)
-            {
-                if (buffer.Length + read > MaxStreamBytes)
-                    throw new InvalidDataException($"{name}: more than {MaxStreamBytes} bytes; split the recording or predict it from a file");
-                buffer.Write(chunk, 0, read);
-            }
-            buffer.Position = 0;
-        }, () =>
+        return Enqueue(async token => buffer = await ReadAllAsync(wav, name, token).ConfigureAwait(false), () =>
         {
             using (buffer) return PredictStream(buffer!, name);
         }, cancellationToken);
+    }
+
+    /// <summary>The stream's bytes from its position, read asynchronously, at most <see cref="MaxStreamBytes"/>.</summary>
+    private static async Task<MemoryStream> ReadAllAsync(Stream wav, string name, CancellationToken cancellationToken)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await wav.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > MaxStreamBytes)
+                throw new InvalidDataException($"{name}: more than {MaxStreamBytes} bytes; split the recording or predict it from a file");
+            buffer.Write(chunk, 0, read);
+        }
+        buffer.Position = 0;
+        return buffer;
+    }
+
+    /// <summary>
+    /// Cuts a WAV file into utterances at its pauses (<see cref="TimelineOptions"/>) and predicts each alone: the
+    /// emotion, probabilities and transcript of every utterance with its start and end. The file is read whole at the
+    /// model's rate (4 bytes per sample); utterances longer than the window are windowed as any recording.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not readable WAV audio or is empty; the message names it.</exception>
+    public EmotionTimeline PredictTimeline(string wavPath, TimelineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(wavPath);
+        return Measured(() => TimelineOfFile(wavPath, options ?? new TimelineOptions()), Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>As <see cref="PredictTimeline(string, TimelineOptions?)"/> for a clip (any rate; resampled).</summary>
+    public EmotionTimeline PredictTimeline(AudioClip clip, TimelineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(clip);
+        return Measured(() => Timeline("clip", AudioLoader.Resample(clip, SampleRate), clip.Duration, clip.Warnings, options ?? new TimelineOptions()),
+            Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>As <see cref="PredictTimeline(string, TimelineOptions?)"/> for WAV data read asynchronously from a stream, through the bounded queue.</summary>
+    /// <exception cref="RecognizerOverloadedException">The queue is full (nothing has been read).</exception>
+    public Task<EmotionTimeline> PredictTimelineAsync(Stream wav, string? name = null, TimelineOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(wav);
+        name ??= "stream";
+        MemoryStream? buffer = null;
+        return Enqueue(async token => buffer = await ReadAllAsync(wav, name, token).ConfigureAwait(false), () =>
+        {
+            using (buffer)
+            {
+                var clip = WavReader.Read(buffer!, name);
+                return Timeline(name, AudioLoader.Resample(clip, SampleRate), clip.Duration, clip.Warnings, options ?? new TimelineOptions());
+            }
+        }, cancellationToken);
+    }
+
+    private EmotionTimeline TimelineOfFile(string path, TimelineOptions options)
+    {
+        var file = WavFile.Open(path);
+        var length = file.LengthAt(SampleRate);
+        if (length > int.MaxValue)
+            throw new InvalidDataException($"{path}: {file.Duration.TotalHours:0.#} hours is more than a timeline reads at once; split it");
+        var samples = new float[length];
+        file.ReadMono(SampleRate, 0, samples); // refuses NaN and infinity, naming the frame
+        return Timeline(path, samples, file.Duration, file.Warnings, options);
+    }
+
+    /// <summary>The utterances of <paramref name="samples"/> (at the model's rate), predicted in padded batches.</summary>
+    private EmotionTimeline Timeline(string name, float[] samples, TimeSpan duration, IReadOnlyList<string> warnings, TimelineOptions options)
+    {
+        options.Validate();
+        if (samples.Length == 0) throw new InvalidDataException($"{name}: the audio is empty (0 samples)");
+        if (!AllFinite(samples)) throw new InvalidDataException($"{name}: the audio holds NaN or infinite samples");
+        var pieces = SpeechSegmenter.Split(samples, SampleRate, options).Where(p => p.Length >= MinimumSamples).ToList();
+        var inputs = pieces.Select(p => new Input($"{name} at {Seconds(p.Start, SampleRate).TotalSeconds:0.00} s", samples.AsSpan(p.Start, p.Length).ToArray(),
+            p.Length, Seconds(p.Length, SampleRate))).ToList();
+        var predictions = inputs.Count == 0 ? [] : Run(inputs);
+        var segments = pieces.Select((p, i) => new EmotionSegment(Seconds(p.Start, SampleRate), Seconds(p.Start + (long)p.Length, SampleRate), predictions[i])).ToList();
+        return new EmotionTimeline(duration, segments)
+        {
+            Warnings = segments.Count > 0 ? warnings : [.. warnings, $"{name}: no speech found (no stretch within {options.RangeDb} dB of the loudest and above {options.FloorDbfs} dBFS)"],
+        };
     }
 
     /// <summary>Predicts mono samples in [-1, 1] at <paramref name="sampleRate"/> Hz without blocking the caller; as <see cref="PredictAsync(string, CancellationToken)"/>.</summary>
@@ -257,7 +327,7 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     /// Admits a request (or refuses it when the queue is full), runs <paramref name="prepare"/> (reading input), waits for
     /// the forward gate and runs <paramref name="work"/> on a thread-pool thread.
     /// </summary>
-    private async Task<EmotionPrediction> Enqueue(Func<CancellationToken, Task> prepare, Func<EmotionPrediction> work, CancellationToken cancellationToken)
+    private async Task<T> Enqueue<T>(Func<CancellationToken, Task> prepare, Func<T> work, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (Interlocked.Increment(ref _queued) > _queueCapacity)

@@ -50,6 +50,12 @@ public interface IEmotionRecognizer : IDisposable
     /// <summary>Predicts WAV data read asynchronously from a stream, through the bounded queue.</summary>
     Task<EmotionPrediction> PredictAsync(Stream wav, string? name = null, CancellationToken cancellationToken = default);
 
+    /// <summary>Cuts a WAV file into utterances at its pauses and predicts each (start, end, emotion, transcript).</summary>
+    EmotionTimeline PredictTimeline(string wavPath, TimelineOptions? options = null);
+
+    /// <summary>Cuts WAV data read asynchronously from a stream into utterances and predicts each, through the bounded queue.</summary>
+    Task<EmotionTimeline> PredictTimelineAsync(Stream wav, string? name = null, TimelineOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>Predicts mono samples at <paramref name="sampleRate"/> Hz without blocking the caller, through the bounded queue.</summary>
     Task<EmotionPrediction> PredictAsync(ReadOnlyMemory<float> samples, int sampleRate, CancellationToken cancellationToken = default);
 }

@@ -29,6 +29,8 @@ internal sealed class PredictCommand : SermtlCommand
     private readonly Option<string> _dtype = CliOption.Choice("--dtype", "bfloat16 is faster on CPUs with BF16 and on GPUs", "float32", "float32", "bfloat16");
     private readonly Option<int?> _threads = CliOption.OptionalInt("--threads", "libtorch CPU threads (default: the cores available)", 1, 1024);
     private readonly Argument<string[]> _inputs = CliOption.Operands("WAV|DIR", "WAV files, or directories standing for the .wav files directly in them");
+    private readonly Option<bool> _timeline = CliOption.Flag("--timeline",
+        "cut each file into utterances at its pauses (frame energy) and predict each: one row per utterance with its start and end (table, --json or --csv)");
     private readonly Option<string?> _shard = CliOption.Text("--shard", "I/N",
         "predict only the files whose position in the list is I modulo N (0-based), e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT: N processes together cover every file once");
 
@@ -49,6 +51,7 @@ internal sealed class PredictCommand : SermtlCommand
               sermtl predict --model out/demo/model --json recordings/ > predictions.json
               sermtl predict --model out/demo/model --csv --window-seconds 10 a.wav b.wav > predictions.csv
               sermtl predict --model out/cv/best --device cuda --dtype bfloat16 recordings/
+              sermtl predict --model out/demo/model.onnx --timeline --csv meeting.wav
             """)
     {
         _out = output ?? Console.Out;
@@ -56,6 +59,7 @@ internal sealed class PredictCommand : SermtlCommand
         foreach (var option in new Option[] { _model, _json, _csv, _device, _windowSeconds, _batchSize, _dtype, _threads }) Add(option);
         Add(_inputs);
         Add(_shard);
+        Add(_timeline);
         UseExecute();
     }
 
@@ -130,6 +134,8 @@ internal sealed class PredictCommand : SermtlCommand
         // The list every shard agrees on (arguments in order, directories in name order), then this shard's part of it.
         if (shard is var (index, count)) files = files.Where((_, i) => i % count == index).ToList();
 
+        if (parse.GetValue(_timeline)) return Timelines(recognizer, files, json, csv, failures, cancellationToken);
+
         var results = new List<(string File, EmotionPrediction Prediction)>();
         var progress = !Console.IsErrorRedirected && ReferenceEquals(_err, Console.Error) && files.Count > 1;
         var done = 0;
@@ -178,6 +184,94 @@ internal sealed class PredictCommand : SermtlCommand
     }
 
     private void Fail(string file, string message) => FileErrors.Report(_err, "predict", file, message);
+
+    /// <summary>--timeline: each file's utterances, one row per utterance; a bad file is reported and the rest still done.</summary>
+    private int Timelines(IEmotionRecognizer recognizer, List<string> files, bool json, bool csv, int failures, CancellationToken cancellationToken)
+    {
+        var timelines = new List<(string File, EmotionTimeline Timeline)>();
+        foreach (var file in files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                timelines.Add((file, recognizer.PredictTimeline(file)));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+            {
+                Fail(file, e.Message);
+                failures++;
+            }
+        }
+        foreach (var (_, timeline) in timelines)
+            foreach (var warning in timeline.Warnings) _err.WriteLine($"sermtl predict: warning: {warning}");
+        var rows = timelines.SelectMany(t => t.Timeline.Segments.Select(s => (t.File, Segment: s))).ToList();
+        string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+        if (json)
+        {
+            using var stream = new MemoryStream();
+            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                w.WriteStartArray();
+                foreach (var (file, timeline) in timelines)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("file", file);
+                    w.WriteNumber("duration_seconds", Math.Round(timeline.Duration.TotalSeconds, 4));
+                    w.WriteStartArray("segments");
+                    foreach (var segment in timeline.Segments)
+                    {
+                        var p = segment.Prediction;
+                        w.WriteStartObject();
+                        w.WriteNumber("start_seconds", Math.Round(segment.Start.TotalSeconds, 4));
+                        w.WriteNumber("end_seconds", Math.Round(segment.End.TotalSeconds, 4));
+                        w.WriteString("label", p.Label);
+                        WriteProbabilities(w, p.Probabilities);
+                        if (p.Scores.Count > 0) WriteProbabilities(w, p.Scores, "scores");
+                        w.WriteString("transcript", p.Transcript);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    if (timeline.Warnings.Count > 0)
+                    {
+                        w.WriteStartArray("warnings");
+                        foreach (var warning in timeline.Warnings) w.WriteStringValue(warning);
+                        w.WriteEndArray();
+                    }
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            _out.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+        }
+        else if (csv)
+        {
+            var labels = recognizer.Labels;
+            var regression = recognizer.IsRegression;
+            _out.WriteLine(string.Join(",", new[] { "file", "start_seconds", "end_seconds", "label", "confidence" }
+                .Concat(labels.Select(l => regression ? l : "p_" + l)).Append("transcript").Select(Csv)));
+            foreach (var (file, segment) in rows)
+            {
+                var p = segment.Prediction;
+                var cells = new[] { file, Seconds(segment.Start), Seconds(segment.End), p.Label, float.IsNaN(p.Confidence) ? "" : Number(p.Confidence) }
+                    .Concat(labels.Select(l => Number(regression ? p.Scores[l] : p.Probabilities[l])))
+                    .Append(p.Transcript);
+                _out.WriteLine(string.Join(",", cells.Select(Csv)));
+            }
+        }
+        else
+        {
+            _out.WriteLine("file  start  end  label  p  transcript");
+            foreach (var (file, segment) in rows)
+            {
+                var p = segment.Prediction;
+                var confidence = float.IsNaN(p.Confidence) ? "-" : p.Confidence.ToString("0.000", CultureInfo.InvariantCulture);
+                var label = p.Scores.Count > 0 ? string.Join(" ", p.Scores.Select(kv => $"{kv.Key} {kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}")) : p.Label;
+                _out.WriteLine($"{file}  {Seconds(segment.Start)}  {Seconds(segment.End)}  {label}  {confidence}  {p.Transcript}".TrimEnd());
+            }
+        }
+        _out.Flush();
+        return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
+    }
 
     private void WriteTable(List<(string File, EmotionPrediction Prediction)> results)
     {
