@@ -67,4 +67,34 @@ public sealed class DeployFilesTests
         var command = Assert.Single(SermtlCommands(script));
         AssertParses(command, "cv-indexed-job.yaml");
     }
+
+    /// <summary>
+    /// The web service's Deployment and Service: both documents load, the Service targets the container's named port, the
+    /// probes ask for /health (what samples/WebService maps), and every setting given as Section__Key is one the service
+    /// reads (a key of EmotionRecognizerServiceOptions or of the sample's Service section).
+    /// </summary>
+    [Fact]
+    public void KubernetesWebService_DeploymentAndServiceAgreeWithTheSample()
+    {
+        var stream = new YamlStream();
+        using (var reader = new StreamReader(Deploy("kubernetes", "web-service.yaml"))) stream.Load(reader);
+        Assert.Equal(2, stream.Documents.Count);
+        var deployment = (YamlMappingNode)stream.Documents[0].RootNode;
+        var service = (YamlMappingNode)stream.Documents[1].RootNode;
+        Assert.Equal("Deployment", deployment["kind"].ToString());
+        Assert.Equal("Service", service["kind"].ToString());
+        var container = (YamlMappingNode)((YamlSequenceNode)deployment["spec"]["template"]["spec"]["containers"]).Children.Single();
+        var port = ((YamlSequenceNode)container["ports"]).Children.Cast<YamlMappingNode>().Single();
+        var servicePort = ((YamlSequenceNode)service["spec"]["ports"]).Children.Cast<YamlMappingNode>().Single();
+        Assert.Equal(port["name"].ToString(), servicePort["targetPort"].ToString());
+        foreach (var probe in new[] { "startupProbe", "readinessProbe", "livenessProbe" })
+            Assert.Equal("/health", container[probe]["httpGet"]["path"].ToString());
+        Assert.Contains("app.MapHealthChecks(\"/health\")", File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "samples", "WebService", "Program.cs")), StringComparison.Ordinal);
+
+        var known = typeof(SerMtl.Extensions.Hosting.EmotionRecognizerServiceOptions).GetProperties().Where(p => p.CanWrite).Select(p => "EmotionRecognizer__" + p.Name)
+            .Concat(["Service__MaxUploadBytes", "Service__RequestTimeoutSeconds", "ASPNETCORE_URLS"]).ToHashSet(StringComparer.Ordinal);
+        var env = ((YamlSequenceNode)container["env"]).Children.Cast<YamlMappingNode>().Select(e => e["name"].ToString()).ToList();
+        Assert.Contains("EmotionRecognizer__Model", env);
+        Assert.All(env, name => Assert.True(known.Contains(name), $"{name} is not a setting the web service reads"));
+    }
 }
