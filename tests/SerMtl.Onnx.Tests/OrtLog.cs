@@ -1,14 +1,21 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Microsoft.ML.OnnxRuntime;
 
 namespace SerMtl.Onnx.Tests;
 
 /// <summary>
 /// Creates the process's ONNX Runtime environment with a logger that keeps every warning and error by session log id,
-/// so a test can assert that loading and running its model logged none. Every session in this assembly is opened here.
+/// so a test can assert that loading and running its model logged none. The environment is a process-wide singleton
+/// that the first session creates, so it is made when this assembly loads, before any test opens a session.
 /// </summary>
 internal static class OrtLog
 {
+#pragma warning disable CA2255 // a test assembly: the environment must exist before the first session of any test class
+    [ModuleInitializer]
+    internal static void CreateBeforeAnySession() => _ = Env;
+#pragma warning restore CA2255
+
     private static readonly ConcurrentDictionary<string, ConcurrentQueue<string>> Messages = new();
     private static readonly OrtEnv Env = CreateEnv();
     private static int _sessions;
