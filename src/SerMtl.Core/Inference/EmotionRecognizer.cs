@@ -16,8 +16,10 @@ namespace SerMtl.Inference;
 /// Input of any sample rate is mixed to mono and resampled to the model's rate. Recordings longer than
 /// <see cref="EmotionRecognizerOptions.MaxWindowSeconds"/> are split into overlapping windows whose results are
 /// listed in <see cref="EmotionPrediction.Windows"/> and aggregated. Batches are padded, and the model gives every
-/// recording in a batch the same result as alone, so <see cref="EmotionRecognizerBase.PredictBatch(IReadOnlyList{string})"/> agrees
-/// with <see cref="EmotionRecognizerBase.Predict(string)"/>.
+/// recording in a batch the same result as alone (up to float rounding), so
+/// <see cref="EmotionRecognizerBase.PredictBatch(IReadOnlyList{string})"/> agrees with <see cref="EmotionRecognizerBase.Predict(string)"/>.
+/// The engine-neutral part (reading, windows, batches, decoding, the asynchronous queue) is <see cref="EmotionRecognizerBase"/>;
+/// <c>OnnxEmotionRecognizer</c> (SerMtl.OnnxRuntime) runs an exported model the same way without libtorch.
 /// </para>
 /// <para>
 /// Thread safety: every method may be called from several threads at once. Reading and resampling audio run in
