@@ -140,7 +140,13 @@ public sealed class OverloadTests
         var slow = new SlowContent(bytes);
         var held = http.PostAsync("/api/emotion", slow);
         await slow.HeaderSent;
-        await Task.Delay(300);                                           // the service has admitted it and waits for the body
+        // Wait until the service has admitted it (the health check says the queue is full), however slow the machine.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await http.GetStringAsync("/health") != "Degraded")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the held request was never admitted");
+            await Task.Delay(50);
+        }
 
         using var refused = await http.PostAsync("/api/emotion", new ByteArrayContent(bytes));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
