@@ -35,6 +35,10 @@ public sealed class DotnetToolTests(SavedModelFixture model, ITestOutputHelper o
         var feed = Path.Combine(_root, "feed");
         var tools = Path.Combine(_root, "tools");
         DotnetProcess.RunChecked(TestPaths.RepoRoot, StepTimeout, "pack", "tools/SerMtl.Cli/SerMtl.Cli.csproj", "-c", "Release", "-o", feed, $"-p:Version={version}", "-nodeReuse:false");
+        // nuget.org takes packages up to 250 MB: libtorch, ONNX Runtime and SkiaSharp for every platform would not fit.
+        var package = new FileInfo(Path.Combine(feed, $"sermtl.{version}.nupkg"));
+        output.WriteLine($"tool package: {package.Length / 1e6:0} MB");
+        Assert.True(package.Length < 250_000_000, $"the tool package is {package.Length / 1e6:0} MB, over nuget.org's 250 MB");
         DotnetProcess.RunChecked(_root, StepTimeout, "tool", "install", "--tool-path", tools, "--add-source", feed, "--version", version, "sermtl");
         var sermtl = Path.Combine(tools, OperatingSystem.IsWindows() ? "sermtl.exe" : "sermtl");
 
