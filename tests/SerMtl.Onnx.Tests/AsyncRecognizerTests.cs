@@ -27,7 +27,7 @@ public sealed class AsyncRecognizerTests : IDisposable
         File.Delete(_onnx);
     }
 
-    private EmotionRecognizerBase Load(string engine, int queueCapacity = 32) => engine == "onnx"
+    internal EmotionRecognizerBase Load(string engine, int queueCapacity = 32) => engine == "onnx"
         ? OnnxEmotionRecognizer.Load(_onnx, new OnnxRecognizerOptions { QueueCapacity = queueCapacity })
         : EmotionRecognizer.Load(_saved.Directory, new EmotionRecognizerOptions { QueueCapacity = queueCapacity });
 
@@ -92,6 +92,21 @@ public sealed class AsyncRecognizerTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         Assert.Equal(0, recognizer.QueueDepth);
     }
+}
+
+/// <summary>
+/// The meter's counts. The listener hears every recognizer in the process, so this runs alone (a collection that
+/// disables parallelization): another test class predicting meanwhile would add its own measurements.
+/// </summary>
+[Collection(MeterCollection.Name)]
+public sealed class MeterTests : IDisposable
+{
+    private static readonly string Wav = Path.Combine(TestPaths.TinyGroup, "a.wav");
+    private readonly AsyncRecognizerTests _models = new();
+
+    public void Dispose() => _models.Dispose();
+
+    private EmotionRecognizerBase Load(string engine, int queueCapacity = 32) => _models.Load(engine, queueCapacity);
 
     [Fact]
     public async Task Meter_CountsPredictionsErrorsRejectionsAndDurations()
@@ -138,4 +153,10 @@ public sealed class AsyncRecognizerTests : IDisposable
         Assert.Equal(0, depth);                                       // every admission left again
         Assert.Equal(2, all.Count(m => m.Instrument == "sermtl.recognizer.queue_depth" && m.Value > 0));
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MeterCollection
+{
+    public const string Name = "meter listener";
 }
