@@ -208,10 +208,8 @@ internal sealed class PredictCommand : SermtlCommand
         string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
         if (json)
         {
-            using var stream = new MemoryStream();
-            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            WriteJsonArray(w =>
             {
-                w.WriteStartArray();
                 foreach (var (file, timeline) in timelines)
                 {
                     w.WriteStartObject();
@@ -224,37 +222,24 @@ internal sealed class PredictCommand : SermtlCommand
                         w.WriteStartObject();
                         w.WriteNumber("start_seconds", Math.Round(segment.Start.TotalSeconds, 4));
                         w.WriteNumber("end_seconds", Math.Round(segment.End.TotalSeconds, 4));
-                        w.WriteString("label", p.Label);
-                        WriteProbabilities(w, p.Probabilities);
-                        if (p.Scores.Count > 0) WriteProbabilities(w, p.Scores, "scores");
-                        w.WriteString("transcript", p.Transcript);
+                        WriteLabelled(w, p.Label, p.Probabilities, p.Scores, p.Transcript);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
-                    if (timeline.Warnings.Count > 0)
-                    {
-                        w.WriteStartArray("warnings");
-                        foreach (var warning in timeline.Warnings) w.WriteStringValue(warning);
-                        w.WriteEndArray();
-                    }
+                    WriteWarnings(w, timeline.Warnings);
                     w.WriteEndObject();
                 }
-                w.WriteEndArray();
-            }
-            _out.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+            });
         }
         else if (csv)
         {
-            var labels = recognizer.Labels;
-            var regression = recognizer.IsRegression;
-            _out.WriteLine(string.Join(",", new[] { "file", "start_seconds", "end_seconds", "label", "confidence" }
-                .Concat(labels.Select(l => regression ? l : "p_" + l)).Append("transcript").Select(Csv)));
+            var (labels, regression) = (recognizer.Labels, recognizer.IsRegression);
+            _out.WriteLine(string.Join(",", new[] { "file", "start_seconds", "end_seconds" }.Concat(LabelColumns(labels, regression)).Append("transcript").Select(Csv)));
             foreach (var (file, segment) in rows)
             {
-                var p = segment.Prediction;
-                var cells = new[] { file, Seconds(segment.Start), Seconds(segment.End), p.Label, float.IsNaN(p.Confidence) ? "" : Number(p.Confidence) }
-                    .Concat(labels.Select(l => Number(regression ? p.Scores[l] : p.Probabilities[l])))
-                    .Append(p.Transcript);
+                var cells = new[] { file, Seconds(segment.Start), Seconds(segment.End) }
+                    .Concat(LabelCells(segment.Prediction, labels, regression))
+                    .Append(segment.Prediction.Transcript);
                 _out.WriteLine(string.Join(",", cells.Select(Csv)));
             }
         }
@@ -264,9 +249,7 @@ internal sealed class PredictCommand : SermtlCommand
             foreach (var (file, segment) in rows)
             {
                 var p = segment.Prediction;
-                var confidence = float.IsNaN(p.Confidence) ? "-" : p.Confidence.ToString("0.000", CultureInfo.InvariantCulture);
-                var label = p.Scores.Count > 0 ? string.Join(" ", p.Scores.Select(kv => $"{kv.Key} {kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}")) : p.Label;
-                _out.WriteLine($"{file}  {Seconds(segment.Start)}  {Seconds(segment.End)}  {label}  {confidence}  {p.Transcript}".TrimEnd());
+                _out.WriteLine($"{file}  {Seconds(segment.Start)}  {Seconds(segment.End)}  {LabelText(p)}  {ConfidenceText(p)}  {p.Transcript}".TrimEnd());
             }
         }
         _out.Flush();
@@ -279,8 +262,8 @@ internal sealed class PredictCommand : SermtlCommand
         var rows = results.Select(r => new[]
         {
             r.File,
-            r.Prediction.Scores.Count > 0 ? string.Join(" ", r.Prediction.Scores.Select(kv => $"{kv.Key} {kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}")) : r.Prediction.Label,
-            float.IsNaN(r.Prediction.Confidence) ? "-" : r.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture),
+            LabelText(r.Prediction),
+            ConfidenceText(r.Prediction),
             r.Prediction.Duration.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture) + " s",
             r.Prediction.Transcript,
         }).ToList();
@@ -291,14 +274,28 @@ internal sealed class PredictCommand : SermtlCommand
         foreach (var row in rows) _out.WriteLine(Line(row).TrimEnd());
     }
 
+    /// <summary>The table's label cell: the label, or a regression model's named scores.</summary>
+    private static string LabelText(EmotionPrediction p) =>
+        p.Scores.Count > 0 ? string.Join(" ", p.Scores.Select(kv => $"{kv.Key} {kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}")) : p.Label;
+
+    private static string ConfidenceText(EmotionPrediction p) => float.IsNaN(p.Confidence) ? "-" : p.Confidence.ToString("0.000", CultureInfo.InvariantCulture);
+
+    /// <summary>CSV header cells for <see cref="LabelCells"/>: label, confidence, then p_&lt;label&gt; (or a regression model's score names).</summary>
+    private static IEnumerable<string> LabelColumns(IReadOnlyList<string> labels, bool regression) =>
+        new[] { "label", "confidence" }.Concat(labels.Select(l => regression ? l : "p_" + l));
+
+    private static IEnumerable<string> LabelCells(EmotionPrediction p, IReadOnlyList<string> labels, bool regression) =>
+        new[] { p.Label, float.IsNaN(p.Confidence) ? "" : Number(p.Confidence) }
+            .Concat(labels.Select(l => Number(regression ? p.Scores[l] : p.Probabilities[l])));
+
     /// <summary>One row per file; the per-label columns are p_&lt;label&gt; probabilities, or a regression model's named scores.</summary>
     private void WriteCsv(List<(string File, EmotionPrediction Prediction)> results, IReadOnlyList<string> labels, bool regression)
     {
-        _out.WriteLine(string.Join(",", new[] { "file", "label", "confidence" }.Concat(labels.Select(l => regression ? l : "p_" + l)).Append("duration_seconds").Append("transcript").Select(Csv)));
+        _out.WriteLine(string.Join(",", new[] { "file" }.Concat(LabelColumns(labels, regression)).Append("duration_seconds").Append("transcript").Select(Csv)));
         foreach (var (file, p) in results)
         {
-            var cells = new[] { file, p.Label, float.IsNaN(p.Confidence) ? "" : Number(p.Confidence) }
-                .Concat(labels.Select(l => Number(regression ? p.Scores[l] : p.Probabilities[l])))
+            var cells = new[] { file }
+                .Concat(LabelCells(p, labels, regression))
                 .Append(p.Duration.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture))
                 .Append(p.Transcript);
             _out.WriteLine(string.Join(",", cells.Select(Csv)));
@@ -311,48 +308,63 @@ internal sealed class PredictCommand : SermtlCommand
     private static string Csv(string field) =>
         field.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
 
-    private void WriteJson(List<(string File, EmotionPrediction Prediction)> results)
+    private void WriteJson(List<(string File, EmotionPrediction Prediction)> results) => WriteJsonArray(w =>
+    {
+        foreach (var (file, p) in results)
+        {
+            w.WriteStartObject();
+            w.WriteString("file", file);
+            w.WriteString("label", p.Label);
+            WriteProbabilities(w, p.Probabilities);
+            if (p.Scores.Count > 0) WriteProbabilities(w, p.Scores, "scores");
+            WriteWarnings(w, p.Warnings);
+            w.WriteString("transcript", p.Transcript);
+            w.WriteNumber("duration_seconds", Math.Round(p.Duration.TotalSeconds, 4));
+            if (p.Windows.Count > 0)
+            {
+                w.WriteStartArray("windows");
+                foreach (var window in p.Windows)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("start_seconds", Math.Round(window.Start.TotalSeconds, 4));
+                    w.WriteNumber("duration_seconds", Math.Round(window.Duration.TotalSeconds, 4));
+                    WriteLabelled(w, window.Label, window.Probabilities, window.Scores, window.Transcript);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+        }
+    });
+
+    /// <summary>Prints the JSON array <paramref name="items"/> writes (indented, characters unescaped).</summary>
+    private void WriteJsonArray(Action<Utf8JsonWriter> items)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartArray();
-            foreach (var (file, p) in results)
-            {
-                w.WriteStartObject();
-                w.WriteString("file", file);
-                w.WriteString("label", p.Label);
-                WriteProbabilities(w, p.Probabilities);
-                if (p.Scores.Count > 0) WriteProbabilities(w, p.Scores, "scores");
-                if (p.Warnings.Count > 0)
-                {
-                    w.WriteStartArray("warnings");
-                    foreach (var warning in p.Warnings) w.WriteStringValue(warning);
-                    w.WriteEndArray();
-                }
-                w.WriteString("transcript", p.Transcript);
-                w.WriteNumber("duration_seconds", Math.Round(p.Duration.TotalSeconds, 4));
-                if (p.Windows.Count > 0)
-                {
-                    w.WriteStartArray("windows");
-                    foreach (var window in p.Windows)
-                    {
-                        w.WriteStartObject();
-                        w.WriteNumber("start_seconds", Math.Round(window.Start.TotalSeconds, 4));
-                        w.WriteNumber("duration_seconds", Math.Round(window.Duration.TotalSeconds, 4));
-                        w.WriteString("label", window.Label);
-                        WriteProbabilities(w, window.Probabilities);
-                        if (window.Scores.Count > 0) WriteProbabilities(w, window.Scores, "scores");
-                        w.WriteString("transcript", window.Transcript);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                }
-                w.WriteEndObject();
-            }
+            items(w);
             w.WriteEndArray();
         }
         _out.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    /// <summary>A stretch's label, probabilities, scores (regression models only) and transcript, in an object already open.</summary>
+    private static void WriteLabelled(Utf8JsonWriter w, string label, IReadOnlyDictionary<string, float> probabilities, IReadOnlyDictionary<string, float> scores, string transcript)
+    {
+        w.WriteString("label", label);
+        WriteProbabilities(w, probabilities);
+        if (scores.Count > 0) WriteProbabilities(w, scores, "scores");
+        w.WriteString("transcript", transcript);
+    }
+
+    private static void WriteWarnings(Utf8JsonWriter w, IReadOnlyList<string> warnings)
+    {
+        if (warnings.Count == 0) return;
+        w.WriteStartArray("warnings");
+        foreach (var warning in warnings) w.WriteStringValue(warning);
+        w.WriteEndArray();
     }
 
     private static void WriteProbabilities(Utf8JsonWriter w, IReadOnlyDictionary<string, float> probabilities, string name = "probabilities")
