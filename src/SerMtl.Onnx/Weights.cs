@@ -15,27 +15,20 @@ internal sealed class Weights
         _source = source;
     }
 
-    public bool Contains(string key) => _tensors.ContainsKey(key);
-
     /// <summary>The tensor's values (float32, row-major) and shape.</summary>
     /// <exception cref="InvalidOperationException">The module has no such tensor (a bug in the writer, not in the model).</exception>
-    public (float[] Values, long[] Shape) Read(string key)
-    {
-        if (!_tensors.TryGetValue(key, out var tensor))
-            throw new InvalidOperationException($"{_source}: the model has no tensor '{key}'");
-        using var scope = NewDisposeScope();
-        using var host = tensor.detach().to(ScalarType.Float32, CPU).contiguous();
-        return (host.data<float>().ToArray(), host.shape);
-    }
+    public (float[] Values, long[] Shape) Read(string key) => Read<float>(key, ScalarType.Float32);
 
     /// <summary>The tensor's values in float64 (for weights the exporter derives, such as the weight-normalised convolution).</summary>
-    public (double[] Values, long[] Shape) ReadDouble(string key)
+    public (double[] Values, long[] Shape) ReadDouble(string key) => Read<double>(key, ScalarType.Float64);
+
+    private (T[] Values, long[] Shape) Read<T>(string key, ScalarType type) where T : unmanaged
     {
         if (!_tensors.TryGetValue(key, out var tensor))
             throw new InvalidOperationException($"{_source}: the model has no tensor '{key}'");
         using var scope = NewDisposeScope();
-        using var host = tensor.detach().to(ScalarType.Float64, CPU).contiguous();
-        return (host.data<double>().ToArray(), host.shape);
+        using var host = tensor.detach().to(type, CPU).contiguous();
+        return (host.data<T>().ToArray(), host.shape);
     }
 
     /// <summary>A [rows, cols] matrix transposed to [cols, rows] (a linear layer's weight as MatMul's right operand).</summary>

@@ -91,18 +91,8 @@ internal static class OnnxBench
         using var outputs = session.Run(run, withLengths ? ["waveforms", "lengths"] : ["waveforms"], withLengths ? [w, l] : [w], session.OutputNames);
     }
 
-    private static double Throughput(InferenceSession session, IReadOnlyList<float[]> clips, int batch, CancellationToken cancellationToken)
-    {
-        var batches = clips.OrderByDescending(c => c.Length).Chunk(batch).ToArray();
-        Run(session, batches[^1]);
-        var clock = Stopwatch.StartNew();
-        foreach (var b in batches)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            Run(session, b);
-        }
-        return clips.Count / clock.Elapsed.TotalSeconds;
-    }
+    private static double Throughput(InferenceSession session, IReadOnlyList<float[]> clips, int batch, CancellationToken cancellationToken) =>
+        ThroughputRun.UtterancesPerSecond(clips, batch, b => Run(session, b), cancellationToken);
 
     /// <summary>Whether libtorch is mapped into this process (Linux: /proc/self/maps); null elsewhere.</summary>
     private static bool? LibTorchLoaded()

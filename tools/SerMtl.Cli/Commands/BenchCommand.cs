@@ -336,23 +336,9 @@ internal sealed class BenchCommand : SermtlCommand
         return flops / linear / 1e6;
     }
 
-    /// <summary>
-    /// Utterances per second over <paramref name="clips"/>: sorted by length (longest first) and cut into padded
-    /// batches of <paramref name="batch"/> clips, so each batch holds similar lengths. One untimed warm-up batch.
-    /// </summary>
-    private static double Throughput(SerMtlModel model, IReadOnlyList<float[]> clips, int batch, CancellationToken cancellationToken)
-    {
-        var ordered = clips.OrderByDescending(c => c.Length).ToArray();
-        var batches = ordered.Chunk(batch).ToArray();
-        Infer(model, batches[^1]);
-        var clock = Stopwatch.StartNew();
-        foreach (var b in batches)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            Infer(model, b);
-        }
-        return clips.Count / clock.Elapsed.TotalSeconds;
-    }
+    /// <summary>Utterances per second over <paramref name="clips"/> in padded batches of <paramref name="batch"/> (<see cref="ThroughputRun"/>).</summary>
+    private static double Throughput(SerMtlModel model, IReadOnlyList<float[]> clips, int batch, CancellationToken cancellationToken) =>
+        ThroughputRun.UtterancesPerSecond(clips, batch, b => Infer(model, b), cancellationToken);
 
     /// <summary>
     /// Median milliseconds (and minor page faults) of a training update on one clip as <see cref="SerTrainer"/> runs
