@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using SerMtl.Inference;
 
@@ -50,7 +49,7 @@ public sealed class EmotionRecognizerServiceOptions
         void Problem(string name, string text) => problems.Add($"{section}:{name} {text}");
         if (string.IsNullOrWhiteSpace(Model)) Problem(nameof(Model), "is required: a model directory, a Hub id (org/name) or an exported .onnx file");
         if (Engine is not ("auto" or "torch" or "onnx")) Problem(nameof(Engine), $"must be auto, torch or onnx, got '{Engine}'");
-        if (!(Device is "cpu" or "cuda" || (Device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(Device.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _))))
+        if (!EmotionRecognizerOptions.IsDeviceName(Device))
             Problem(nameof(Device), $"must be cpu, cuda or cuda:N, got '{Device}'");
         if (DType is not ("float32" or "bfloat16")) Problem(nameof(DType), $"must be float32 or bfloat16, got '{DType}'");
         if (ResolvedEngine == "onnx" && Device != "cpu") Problem(nameof(Device), $"'{Device}': the ONNX engine runs on the CPU");

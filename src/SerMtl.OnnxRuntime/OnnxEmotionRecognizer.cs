@@ -67,6 +67,7 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
     {
         ArgumentNullException.ThrowIfNull(onnxPath);
         options ??= new OnnxRecognizerOptions();
+        CheckSettings(options.MaxWindowSeconds, options.BatchSize, options.QueueCapacity);
         if (options.Threads is < 1)
             throw new ArgumentException($"Threads must be at least 1 when set, got {options.Threads}", nameof(options));
         if (!File.Exists(onnxPath))
@@ -121,14 +122,18 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
             var values = outputs[0].GetTensorDataAsSpan<float>();
             var frameLengths = outputs[1].GetTensorDataAsSpan<long>();
             var classes = Labels.Count;
+            var (frames, vocabulary) = (0, 0);
+            if (_hasCtc)
+            {
+                var shape = outputs[2].GetTensorTypeAndShape().Shape; // [B, T, V]
+                (frames, vocabulary) = ((int)shape[1], (int)shape[2]);
+            }
             var results = new BatchOutput[batch.Count];
             for (var b = 0; b < results.Length; b++)
             {
                 long[] ids = [];
                 if (_hasCtc)
                 {
-                    var shape = outputs[2].GetTensorTypeAndShape().Shape; // [B, T, V]
-                    var (frames, vocabulary) = ((int)shape[1], (int)shape[2]);
                     var ctc = outputs[2].GetTensorDataAsSpan<float>().Slice(b * frames * vocabulary, frames * vocabulary);
                     ids = new long[frameLengths[b]];
                     for (var t = 0; t < ids.Length; t++)

@@ -66,14 +66,9 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
     {
         ArgumentNullException.ThrowIfNull(modelDirectory);
         options ??= new EmotionRecognizerOptions();
-        if (options.BatchSize < 1)
-            throw new ArgumentException($"BatchSize must be at least 1, got {options.BatchSize}", nameof(options));
-        if (options.QueueCapacity < 1)
-            throw new ArgumentException($"QueueCapacity must be at least 1, got {options.QueueCapacity}", nameof(options));
+        CheckSettings(options.MaxWindowSeconds, options.BatchSize, options.QueueCapacity);
         if (options.Threads is < 1)
             throw new ArgumentException($"Threads must be at least 1 when set, got {options.Threads}", nameof(options));
-        if (options.MaxWindowSeconds is double w && !(double.IsFinite(w) && w > 0))
-            throw new ArgumentException($"MaxWindowSeconds must be a positive number of seconds or null, got {w}", nameof(options));
         if (!Enum.IsDefined(options.DType))
             throw new ArgumentException($"unknown DType {options.DType}", nameof(options));
         var device = ParseDevice(options.Device);
@@ -145,9 +140,7 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
     private static Device ParseDevice(string? text)
     {
         if (text is null || text == "cpu") return CPU;
-        if (text == "cuda" || (text.StartsWith("cuda:", StringComparison.Ordinal)
-            && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
-            return new Device(text);
+        if (EmotionRecognizerOptions.IsDeviceName(text)) return new Device(text);
         throw new ArgumentException($"Device must be \"cpu\", \"cuda\" or \"cuda:N\" (or null for the CPU), got \"{text}\"", "options");
     }
 

@@ -24,6 +24,12 @@ public sealed record EmotionRecognizerOptions
     /// </summary>
     public string? Device { get; init; }
 
+    /// <summary>Whether <paramref name="text"/> names a device as <see cref="Device"/> takes it: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public static bool IsDeviceName(string? text) =>
+        text is "cpu" or "cuda"
+        || (text is not null && text.StartsWith("cuda:", StringComparison.Ordinal)
+            && int.TryParse(text.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _));
+
     /// <summary>
     /// Recordings longer than this many seconds are split into windows of this length, spread evenly over the
     /// recording so that neighbours overlap by at least 1 s (or a quarter of the window when that is less); each

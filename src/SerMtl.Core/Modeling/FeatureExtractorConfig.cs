@@ -32,7 +32,7 @@ public sealed record FeatureExtractorConfig
 
     /// <summary>The epsilon HF adds to the variance when normalising.</summary>
     [JsonIgnore]
-    public double NormalizeEpsilon => 1e-7;
+    public double NormalizeEpsilon => SerMtl.Inference.PaddedWaveforms.NormalizeEpsilon;
 
     /// <summary>Throws <see cref="ArgumentException"/> when a field is out of range.</summary>
     public void Validate()

@@ -43,14 +43,9 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     {
         ArgumentNullException.ThrowIfNull(info);
         info.Validate();
-        if (batchSize < 1)
-            throw new ArgumentException($"BatchSize must be at least 1, got {batchSize}", "options");
-        if (queueCapacity < 1)
-            throw new ArgumentException($"QueueCapacity must be at least 1, got {queueCapacity}", "options");
+        CheckSettings(maxWindowSeconds, batchSize, queueCapacity);
         _queueCapacity = queueCapacity;
         _engineTag = new("sermtl.engine", GetType().Name);
-        if (maxWindowSeconds is double w && !(double.IsFinite(w) && w > 0))
-            throw new ArgumentException($"MaxWindowSeconds must be a positive number of seconds or null, got {w}", "options");
         _info = info;
         _batchSize = batchSize;
         if (maxWindowSeconds is double seconds)
@@ -89,6 +84,21 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
 
     /// <summary>Asynchronous requests admitted and not yet finished.</summary>
     public int QueueDepth => Volatile.Read(ref _queued);
+
+    /// <summary>
+    /// Checks the settings every engine takes, as the constructor does; an engine calls it before loading its model so
+    /// that a bad setting fails before the expensive part.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is out of range (parameter name <c>options</c>).</exception>
+    protected static void CheckSettings(double? maxWindowSeconds, int batchSize, int queueCapacity)
+    {
+        if (batchSize < 1)
+            throw new ArgumentException($"BatchSize must be at least 1, got {batchSize}", "options");
+        if (queueCapacity < 1)
+            throw new ArgumentException($"QueueCapacity must be at least 1, got {queueCapacity}", "options");
+        if (maxWindowSeconds is double w && !(double.IsFinite(w) && w > 0))
+            throw new ArgumentException($"MaxWindowSeconds must be a positive number of seconds or null, got {w}", "options");
+    }
 
     /// <summary>What the recognizer knows of its model.</summary>
     public RecognizerModelInfo ModelInfo => _info;
@@ -558,7 +568,7 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
             }
 
             // Normalising and padding run before the engine's forward (outside any lock it takes).
-            var batch = PaddedWaveforms.Create(waves, _info.Normalize, NormalizeEpsilon, _info.PaddingValue);
+            var batch = PaddedWaveforms.Create(waves, _info.Normalize, PaddedWaveforms.NormalizeEpsilon, _info.PaddingValue);
             var outputs = RunBatch(batch);
             if (outputs.Length != chunk.Length)
                 throw new InvalidOperationException($"the engine gave {outputs.Length} results for a batch of {chunk.Length}");
@@ -572,9 +582,6 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
         }
         return results;
     }
-
-    /// <summary>The epsilon HF adds to the variance when normalising.</summary>
-    private const double NormalizeEpsilon = 1e-7;
 
     private static float[] Softmax(float[] logits)
     {

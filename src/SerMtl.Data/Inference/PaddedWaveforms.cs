@@ -14,6 +14,9 @@ public sealed class PaddedWaveforms
         Length = length;
     }
 
+    /// <summary>The epsilon HF's feature extractor adds to the variance when normalising.</summary>
+    public const double NormalizeEpsilon = 1e-7;
+
     /// <summary>The padded waveforms, row-major [<see cref="Count"/>, <see cref="Length"/>].</summary>
     public float[] Samples { get; }
 
@@ -29,10 +32,10 @@ public sealed class PaddedWaveforms
     /// <summary>Preprocesses and pads <paramref name="waveforms"/>.</summary>
     /// <param name="waveforms">Mono samples at the model's rate.</param>
     /// <param name="normalize">Scale each to zero mean and unit variance (population variance, accumulated in double).</param>
-    /// <param name="epsilon">Added to the variance when normalising (HF: 1e-7).</param>
+    /// <param name="epsilon">Added to the variance when normalising (<see cref="NormalizeEpsilon"/>).</param>
     /// <param name="paddingValue">Value of the padded samples.</param>
     /// <exception cref="ArgumentException">The list is empty, a waveform is null or empty, holds NaN or infinite samples, or the batch would exceed an array's size.</exception>
-    public static PaddedWaveforms Create(IReadOnlyList<float[]> waveforms, bool normalize = true, double epsilon = 1e-7, float paddingValue = 0f)
+    public static PaddedWaveforms Create(IReadOnlyList<float[]> waveforms, bool normalize = true, double epsilon = NormalizeEpsilon, float paddingValue = 0f)
     {
         ArgumentNullException.ThrowIfNull(waveforms);
         if (waveforms.Count == 0) throw new ArgumentException("no waveforms to batch", nameof(waveforms));

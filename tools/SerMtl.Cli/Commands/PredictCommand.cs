@@ -83,7 +83,7 @@ internal sealed class PredictCommand : SermtlCommand
         var csv = parse.GetValue(_csv);
         if (json && csv) throw new UsageException("--json and --csv are exclusive");
         var device = parse.GetValue(_device) ?? "cpu";
-        if (device is not ("cpu" or "cuda") && !(device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+        if (!EmotionRecognizerOptions.IsDeviceName(device))
             throw new UsageException($"--device expects cpu, cuda or cuda:N, got '{device}'");
         var windowSeconds = parse.GetValue(_windowSeconds);
         var batchSize = parse.GetValue(_batchSize);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SerMtl.Inference;
 using SerMtl.Modeling;
 using SerMtl.Training;
 using TorchSharp;
@@ -148,7 +149,7 @@ internal sealed class TrainingArgs
     {
         if (text is null) return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
         if (text == "cpu") return torch.CPU;
-        if (text == "cuda" || (text.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+        if (EmotionRecognizerOptions.IsDeviceName(text))
         {
             if (!torch.cuda.is_available())
                 throw new UsageException($"--device {text}: no CUDA device is available to TorchSharp here (a CUDA build needs the TorchSharp-cuda-* backend package and an NVIDIA driver)");
