@@ -1,6 +1,7 @@
 using System.Globalization;
 using SerMtl.Data.Audio;
 using SerMtl.Modeling;
+using SerMtl.Runtime;
 using SerMtl.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -32,6 +33,7 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
 {
     private readonly RecognizerModel _model;
     private readonly object _forwardLock = new();
+    private readonly RetainedMemoryGuard _retained = new();
     private readonly ScalarType _dtype;
     private readonly Device _device;
 
@@ -104,8 +106,19 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
         SamplesPerFrame = model.Backbone.Config.SamplesPerFrame,
     };
 
-    /// <summary>One forward over a padded batch, serialised by a lock (one forward already uses all of libtorch's threads), in inference mode inside its own dispose scope.</summary>
+    /// <summary>
+    /// One forward over a padded batch (<see cref="Forward"/>); then, after a batch much larger than usual, the
+    /// allocator gives the memory it freed back (<see cref="RetainedMemoryGuard"/>).
+    /// </summary>
     protected override BatchOutput[] RunBatch(PaddedWaveforms batch)
+    {
+        var results = Forward(batch);
+        _retained.After((long)batch.Count * batch.Length);
+        return results;
+    }
+
+    /// <summary>One forward over a padded batch, serialised by a lock (one forward already uses all of libtorch's threads), in inference mode inside its own dispose scope.</summary>
+    private BatchOutput[] Forward(PaddedWaveforms batch)
     {
         using var scope = NewDisposeScope();
         using var waveforms = tensor(batch.Samples, [batch.Count, batch.Length], ScalarType.Float32, _device);

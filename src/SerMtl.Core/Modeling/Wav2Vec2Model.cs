@@ -1,3 +1,4 @@
+using SerMtl.Runtime;
 using SerMtl.Kernels;
 using SerMtl.Checkpoints;
 using TorchSharp;
@@ -51,6 +52,8 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
+        // SerMtl's native memory policy (bounded reuse of freed tensor memory), once per process, before the weights exist.
+        NativeAllocator.ApplyDefault();
         preprocessing ??= new FeatureExtractorConfig();
         preprocessing.Validate();
         Config = config;

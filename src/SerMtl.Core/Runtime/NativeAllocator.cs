@@ -2,47 +2,163 @@ using System.Runtime.InteropServices;
 
 namespace SerMtl.Runtime;
 
+/// <summary>How the C allocator that libtorch's CPU tensors come from (glibc malloc on Linux) is set up.</summary>
+public enum NativeMemoryPolicy
+{
+    /// <summary>As the process found it: SerMtl changed nothing (not Linux/glibc, opted out, or the environment already tunes malloc).</summary>
+    System,
+
+    /// <summary>
+    /// SerMtl's default (<see cref="NativeAllocator.ReuseFreedMemory"/>): blocks up to 32 MiB are reused from the heap
+    /// instead of being mapped and faulted in again on every pass; freed memory is kept up to a bound and given back
+    /// after work much larger than usual.
+    /// </summary>
+    BoundedReuse,
+
+    /// <summary>Every freed block is kept in the process (<see cref="NativeAllocator.RetainFreedMemory"/>): no page faults, resident size stays at its peak.</summary>
+    RetainAll,
+}
+
 /// <summary>
 /// Process-wide tuning of the C allocator that libtorch's CPU tensors come from (glibc malloc on Linux).
 /// </summary>
 /// <remarks>
-/// glibc serves large blocks with fresh <c>mmap</c>s and hands freed memory back to the kernel, so every forward pass
-/// and training step page-faults its big activations and gradients in again. On the 2-core VM the project is
-/// measured on a page fault costs ~27 µs: allocating and filling a fresh 33 MB tensor took 225 ms against 1.3 ms for
-/// refilling an existing one, and a wav2vec2-base training step took ~50 000 faults (over a second). Keeping freed
-/// memory in the process (no <c>mmap</c>ped chunks, no trimming) removes nearly all of them; the price is that the
-/// resident size stays at its high-water mark instead of shrinking after a peak. This is opt-in: a library should
-/// not change a process's allocator behind its back.
 /// <para>
-/// Threads that already own a secondary malloc arena keep it, and glibc unmaps a secondary arena's heaps whenever
-/// they empty, whatever the trim threshold. Call this first thing in <c>Main</c>, before any tensor exists, or, more
-/// reliably, start the process with <c>MALLOC_ARENA_MAX=1</c> in its environment (measured on the 2-core VM: a
-/// wav2vec2-base inference went from 1 700 page faults to ~130 with it).
+/// With glibc's defaults, every forward pass and training step page-faults its large activations in again: blocks
+/// over the (adaptive) mmap threshold are fresh mappings, and free memory at the top of the heap beyond twice that
+/// threshold goes back to the kernel. On the 2-core VM the project is measured on a page fault costs ~10-27 µs, and a
+/// wav2vec2-base inference on a 5 s clip took ~20 000 of them (+40 % time; a training step ~50 000).
+/// </para>
+/// <para>
+/// So SerMtl applies <see cref="NativeMemoryPolicy.BoundedReuse"/> the first time it builds a model
+/// (<see cref="ReuseFreedMemory"/>): blocks up to 32 MiB come from the heap; up to 512 MiB of free heap top is kept
+/// (<c>M_TRIM_THRESHOLD</c>) and 64 MiB after a trim (<c>M_TOP_PAD</c>, which also keeps a thread's emptied heaps
+/// mapped); larger blocks are still mapped and unmapped. The recognizers give the surplus back (<c>malloc_trim</c>)
+/// after a pass over much more audio than their usual passes, so what stays resident follows the usual input, not
+/// the longest one ever seen. It is not applied where the environment already sets glibc malloc
+/// (<c>MALLOC_*_</c> variables, <c>GLIBC_TUNABLES</c>), where <c>SERMTL_NATIVE_MEMORY=system</c> is set, or where
+/// the <c>AppContext</c> switch <c>SerMtl.NativeMemory.System</c> is on; and it changes nothing where malloc is not
+/// glibc's (musl, Windows, macOS).
 /// </para>
 /// </remarks>
 public static class NativeAllocator
 {
+    /// <summary>The environment variable that opts out of the default policy when set to <c>system</c>.</summary>
+    public const string EnvironmentVariable = "SERMTL_NATIVE_MEMORY";
+
+    /// <summary>The <c>AppContext</c> switch that opts out of the default policy when on.</summary>
+    public const string AppContextSwitch = "SerMtl.NativeMemory.System";
+
     private const int TrimThreshold = -1; // M_TRIM_THRESHOLD
+    private const int TopPad = -2;        // M_TOP_PAD
+    private const int MmapThreshold = -3; // M_MMAP_THRESHOLD
     private const int MmapMax = -4;       // M_MMAP_MAX
     private const int ArenaMax = -8;      // M_ARENA_MAX
+    private const int MmapThresholdMax = 32 << 20; // glibc's largest M_MMAP_THRESHOLD on 64-bit
+    private const int BoundedTrimThreshold = 512 << 20;
+    private const int BoundedTopPad = 64 << 20;
+    private const int DefaultMmapMax = 65536;
+
+    private static readonly object Gate = new();
+    private static bool _defaultDecided;
+
+    /// <summary>The policy in effect (<see cref="NativeMemoryPolicy.System"/> until SerMtl or the app applies one).</summary>
+    public static NativeMemoryPolicy Policy { get; private set; }
 
     /// <summary>Whether <see cref="RetainFreedMemory"/> has taken effect in this process.</summary>
-    public static bool IsRetainingFreedMemory { get; private set; }
+    public static bool IsRetainingFreedMemory => Policy == NativeMemoryPolicy.RetainAll;
 
     /// <summary>
     /// Tells glibc malloc to serve every block from its heaps (<c>M_MMAP_MAX = 0</c>), never trim them
     /// (<c>M_TRIM_THRESHOLD</c> at its maximum) and create no more arenas (<c>M_ARENA_MAX = 1</c>), so freed tensor
-    /// memory is reused without page faults. Returns false
+    /// memory is reused without page faults; the resident size then stays at its high-water mark. Returns false
     /// where that is not possible (not Linux, or a C library without <c>mallopt</c>); nothing changes then.
     /// </summary>
+    /// <remarks>
+    /// Threads that already own a secondary malloc arena keep it. Call this first thing in <c>Main</c>, before any
+    /// tensor exists, or start the process with <c>MALLOC_ARENA_MAX=1</c>. SerMtl's default
+    /// (<see cref="ReuseFreedMemory"/>) is nearly as fast and keeps memory bounded; this is for measuring what the
+    /// bound costs, or for processes that run one fixed size forever.
+    /// </remarks>
     public static bool RetainFreedMemory()
+    {
+        lock (Gate)
+        {
+            _defaultDecided = true;
+            if (!Mallopt([(MmapMax, 0), (TrimThreshold, int.MaxValue), (ArenaMax, 1)])) return false;
+            Policy = NativeMemoryPolicy.RetainAll;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Applies <see cref="NativeMemoryPolicy.BoundedReuse"/> now (SerMtl does so by itself when it first builds a model,
+    /// unless opted out): blocks up to 32 MiB from the heap, up to 512 MiB of free heap top kept, 64 MiB kept after a
+    /// trim. Returns false where that is not possible (not glibc); nothing changes then.
+    /// </summary>
+    public static bool ReuseFreedMemory()
+    {
+        lock (Gate)
+        {
+            _defaultDecided = true;
+            if (!Mallopt([(MmapMax, DefaultMmapMax), (MmapThreshold, MmapThresholdMax), (TrimThreshold, BoundedTrimThreshold), (TopPad, BoundedTopPad)]))
+                return false;
+            Policy = NativeMemoryPolicy.BoundedReuse;
+            return true;
+        }
+    }
+
+    /// <summary>Why the default policy is not applied in this process, or null when it may be.</summary>
+    public static string? OptOutReason()
+    {
+        if (string.Equals(Environment.GetEnvironmentVariable(EnvironmentVariable), "system", StringComparison.OrdinalIgnoreCase))
+            return $"{EnvironmentVariable}=system";
+        if (AppContext.TryGetSwitch(AppContextSwitch, out var on) && on) return $"AppContext switch {AppContextSwitch}";
+        foreach (var name in (string[])["MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"])
+            if (Environment.GetEnvironmentVariable(name) is not null) return $"{name} is set";
+        if (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is { } tunables && tunables.Contains("glibc.malloc.", StringComparison.Ordinal))
+            return "GLIBC_TUNABLES sets glibc.malloc";
+        return null;
+    }
+
+    /// <summary>
+    /// SerMtl's default, applied once per process when it first builds a model: <see cref="ReuseFreedMemory"/> unless
+    /// the app chose a policy already or opted out (<see cref="OptOutReason"/>).
+    /// </summary>
+    internal static void ApplyDefault()
+    {
+        if (Volatile.Read(ref _defaultDecided)) return;
+        lock (Gate)
+        {
+            if (_defaultDecided) return;
+            _defaultDecided = true;
+            if (OptOutReason() is null) ReuseFreedMemory();
+        }
+    }
+
+    /// <summary>Gives free heap memory back to the system (<c>malloc_trim(0)</c>, every arena) under the bounded policy; false where nothing was done.</summary>
+    internal static bool GiveBackFreeMemory()
+    {
+        if (Policy != NativeMemoryPolicy.BoundedReuse) return false;
+        try
+        {
+            return MallocTrim(0) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sets every (parameter, value) with <c>mallopt</c>; false (and nothing more set) on the first that fails or where there is no glibc.</summary>
+    private static bool Mallopt(ReadOnlySpan<(int Parameter, int Value)> settings)
     {
         if (!OperatingSystem.IsLinux()) return false;
         try
         {
-            var ok = Mallopt(MmapMax, 0) == 1 && Mallopt(TrimThreshold, int.MaxValue) == 1 && Mallopt(ArenaMax, 1) == 1;
-            IsRetainingFreedMemory |= ok;
-            return ok;
+            foreach (var (parameter, value) in settings)
+                if (NativeMallopt(parameter, value) != 1) return false;
+            return true;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -51,5 +167,43 @@ public static class NativeAllocator
     }
 
     [DllImport("libc", EntryPoint = "mallopt")]
-    private static extern int Mallopt(int parameter, int value);
+    private static extern int NativeMallopt(int parameter, int value);
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+}
+
+/// <summary>
+/// Gives free native memory back after a pass over much more input than usual, so that what the allocator keeps for
+/// reuse follows the usual work (<see cref="NativeMemoryPolicy.BoundedReuse"/>): one per recognizer (or loop).
+/// </summary>
+internal sealed class RetainedMemoryGuard
+{
+    private const double Smoothing = 0.2;
+    private const double Surplus = 2;
+    private readonly Func<bool> _giveBack;
+    private readonly object _lock = new();
+    private double _usual;
+    private long _largestSinceGiveBack;
+
+    public RetainedMemoryGuard(Func<bool>? giveBack = null) => _giveBack = giveBack ?? NativeAllocator.GiveBackFreeMemory;
+
+    /// <summary>How many times memory was given back.</summary>
+    public int GiveBacks { get; private set; }
+
+    /// <summary>
+    /// Records a pass over <paramref name="size"/> (e.g. samples in the batch); gives memory back when the largest pass
+    /// since the last give-back exceeds twice the usual size (a moving average).
+    /// </summary>
+    public void After(long size)
+    {
+        lock (_lock)
+        {
+            _usual = _usual == 0 ? size : (1 - Smoothing) * _usual + Smoothing * size;
+            _largestSinceGiveBack = Math.Max(_largestSinceGiveBack, size);
+            if (_largestSinceGiveBack <= Surplus * _usual) return;
+            if (_giveBack()) GiveBacks++;
+            _largestSinceGiveBack = size;
+        }
+    }
 }

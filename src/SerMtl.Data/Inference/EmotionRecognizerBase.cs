@@ -30,6 +30,7 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     private readonly int _queueCapacity;
     private readonly SemaphoreSlim _forwardGate = new(1, 1);
     private readonly KeyValuePair<string, object?> _engineTag;
+    private RequestThread? _requestThread;
     private int _queued;
     private int _disposed;
 
@@ -219,7 +220,8 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     /// <summary>
     /// Predicts a WAV file without blocking the caller: admitted into the queue (or refused at once with
     /// <see cref="RecognizerOverloadedException"/> when <see cref="QueueCapacity"/> requests are already in it), then run in
-    /// its turn on a thread-pool thread. Asynchronous requests run one at a time (each forward already uses every core).
+    /// its turn on the recognizer's own request thread. Asynchronous requests run one at a time (each forward already uses
+    /// every core), all on that one thread, so the engine's native memory stays in one allocator arena.
     /// </summary>
     /// <exception cref="RecognizerOverloadedException">The queue is full.</exception>
     /// <exception cref="OperationCanceledException">Cancelled before its turn came (a running forward pass is not interrupted).</exception>
@@ -335,7 +337,7 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
 
     /// <summary>
     /// Admits a request (or refuses it when the queue is full), runs <paramref name="prepare"/> (reading input), waits for
-    /// the forward gate and runs <paramref name="work"/> on a thread-pool thread.
+    /// the forward gate and runs <paramref name="work"/> on the recognizer's request thread.
     /// </summary>
     private async Task<T> Enqueue<T>(Func<CancellationToken, Task> prepare, Func<T> work, CancellationToken cancellationToken)
     {
@@ -363,7 +365,7 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
             try
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                return await Task.Run(() => Measured(work, start), CancellationToken.None).ConfigureAwait(false);
+                return await RequestThread.Run(() => Measured(work, start)).ConfigureAwait(false);
             }
             finally
             {
@@ -374,6 +376,23 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
         {
             Interlocked.Decrement(ref _queued);
             QueueDepthCounter.Add(-1, _engineTag);
+        }
+    }
+
+    /// <summary>The thread that runs asynchronous requests (<see cref="Inference.RequestThread"/>), started by the first.</summary>
+    private RequestThread RequestThread
+    {
+        get
+        {
+            if (Volatile.Read(ref _requestThread) is { } thread) return thread;
+            var created = new RequestThread($"SerMtl {GetType().Name} requests");
+            if (Interlocked.CompareExchange(ref _requestThread, created, null) is { } other)
+            {
+                created.Dispose();
+                return other;
+            }
+            if (IsDisposed) created.Dispose(); // Dispose ran while it was being created: its Run now refuses
+            return created;
         }
     }
 
@@ -404,6 +423,7 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Volatile.Read(ref _requestThread)?.Dispose();
         Dispose(true);
         GC.SuppressFinalize(this);
     }

@@ -40,7 +40,8 @@ internal sealed class BenchCommand : SermtlCommand
     private readonly Option<bool> _skipTrain = CliOption.Flag("--skip-train", "do not measure the training step");
     private readonly Option<bool> _skipInference = CliOption.Flag("--skip-inference",
         "do not measure inference and throughput (the training step's peak RSS is then that of a process that did nothing else)");
-    private readonly Option<bool> _systemMalloc = CliOption.Flag("--system-malloc", "leave the C allocator as it is (to measure what the tuning is worth)");
+    private readonly Option<bool> _systemMalloc = CliOption.Flag("--system-malloc",
+        "opt out of SerMtl's native memory policy as an app can (SERMTL_NATIVE_MEMORY=system), to measure what it is worth");
     private readonly Option<bool> _json = CliOption.Flag("--json",
         "print one JSON object: inference_ms, train_step_ms, peak_rss_mb, gflops, gemm_gflops, threads, dtype, utterances_per_second_batch1, utterances_per_second_batchN, batch, machine, and more");
     private readonly Option<string> _engine = CliOption.Choice("--engine",
@@ -72,8 +73,8 @@ internal sealed class BenchCommand : SermtlCommand
                              similar length (sorted by length, then cut into batches)
               page faults    minor page faults per inference and per training step (Linux)
             Timings on a loaded machine are noisy: the 1-minute load average is reported before and after.
-            Unless --system-malloc is given, glibc malloc is first told to keep freed memory (no mmap'd blocks, no
-            trimming), so tensors reuse memory instead of page-faulting it in again on every pass.
+            The bench tunes nothing itself: the model is built as in any app, so SerMtl's default native memory policy
+            applies (see NativeAllocator; --system-malloc opts out of it as SERMTL_NATIVE_MEMORY=system does).
 
             Example:
               sermtl bench --threads 2 --json
@@ -124,7 +125,8 @@ internal sealed class BenchCommand : SermtlCommand
             return ExitCodes.Success;
         }
 
-        var allocator = !systemMalloc && NativeAllocator.RetainFreedMemory() ? "glibc malloc, freed memory retained" : "system default";
+        // The library's own native memory policy applies when it builds the model, as in any app; --system-malloc opts out as a user can.
+        if (systemMalloc) Environment.SetEnvironmentVariable(NativeAllocator.EnvironmentVariable, "system");
         torch.set_num_threads(threads);
         var loadBefore = HostInfo.LoadAverage();
         var result = new Dictionary<string, object?>();
@@ -135,6 +137,12 @@ internal sealed class BenchCommand : SermtlCommand
 
         manual_seed(0);
         using var model = SerMtlModel.CreateFromScratch(config, new SerMtlModelOptions { Labels = Emotions });
+        var allocator = NativeAllocator.Policy switch
+        {
+            NativeMemoryPolicy.BoundedReuse => "SerMtl's default (glibc malloc: blocks up to 32 MiB reused, free memory kept up to a bound)",
+            NativeMemoryPolicy.RetainAll => "glibc malloc, all freed memory retained",
+            _ => "system default" + (NativeAllocator.OptOutReason() is { } why ? $" ({why})" : ""),
+        };
         var vocabulary = model.Vocabulary.Count;
         var forwardFlops = ModelFlops.Forward(config, samples, vocabulary, Emotions.Length);
         var clip = RandomWaveform(samples, new Random(1));
