@@ -41,7 +41,8 @@ public class BenchCommandTests(ITestOutputHelper output)
         {
             "inference_ms", "train_step_ms", "peak_rss_mb", "inference_peak_rss_mb", "train_peak_rss_mb", "gflops",
             "train_gflops", "gemm_gflops",
-            "utterances_per_second_batch1", "utterances_per_second_batchN",
+            "utterances_per_second_batch1", "utterances_per_second_batchN", "real_time_factor",
+            "predict_per_file_ms", "predict_real_time_factor", "predict_vs_inference", "predict_peak_rss_mb", "predict_model_load_seconds",
         })
         {
             Assert.True(root.TryGetProperty(key, out var value), $"missing {key}");
@@ -59,6 +60,12 @@ public class BenchCommandTests(ITestOutputHelper output)
         if (OperatingSystem.IsLinux())
             foreach (var key in new[] { "inference_page_faults", "train_step_page_faults", "load_average_before" })
                 Assert.Equal(JsonValueKind.Number, root.GetProperty(key).ValueKind);
+        // The user's path: sermtl predict over 11 WAVs in a child process, its real-time factor that of its per-file time.
+        Assert.Equal(11, root.GetProperty("predict_files").GetInt32());
+        Assert.Equal(root.GetProperty("predict_per_file_ms").GetDouble() / 500, root.GetProperty("predict_real_time_factor").GetDouble(), 3);
+        Assert.Equal(root.GetProperty("predict_per_file_ms").GetDouble() / root.GetProperty("inference_ms").GetDouble(),
+            root.GetProperty("predict_vs_inference").GetDouble(), 2);
+        if (OperatingSystem.IsLinux()) Assert.Equal("BoundedReuse", root.GetProperty("predict_native_memory").GetString());
         // The peak covers every phase.
         Assert.True(root.GetProperty("peak_rss_mb").GetDouble() >= root.GetProperty("train_peak_rss_mb").GetDouble());
     }
@@ -66,21 +73,34 @@ public class BenchCommandTests(ITestOutputHelper output)
     [Fact]
     public void Text_SkipTrain_SaysSoAndLeavesTheTrainingFiguresOut()
     {
-        var (exit, text) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-train");
+        var (exit, text) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-predict", "--skip-train");
         Assert.Equal(ExitCodes.Success, exit);
         Assert.Contains("training step    skipped", text);
         Assert.Contains("utterances/s at batch 1", text);
+        Assert.DoesNotContain("user's path", text); // --skip-predict
 
-        var (_, json) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-train", "--json");
+        var (_, json) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-predict", "--skip-train", "--json");
         using var doc = JsonDocument.Parse(json);
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("train_step_ms").ValueKind);
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("train_peak_rss_mb").ValueKind);
+        Assert.False(doc.RootElement.TryGetProperty("predict_per_file_ms", out _));
+    }
+
+    [Fact]
+    public void Text_SystemMalloc_OptsOutInTheBenchAndItsPredictChild()
+    {
+        var (exit, text) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-train", "--system-malloc");
+        Assert.Equal(ExitCodes.Success, exit);
+        // (The bench's own process here is the test host, whose policy was decided by the first model it built.)
+        Assert.Contains("user's path      sermtl predict, 11 WAVs of 0.3 s", text);
+        Assert.Contains("native memory System", text);
+        Assert.Null(Environment.GetEnvironmentVariable("SERMTL_NATIVE_MEMORY")); // restored
     }
 
     [Fact]
     public void Json_TrainFeatureEncoder_TrainsItAndSaysSo()
     {
-        var (exit, json) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--train-feature-encoder", "--json");
+        var (exit, json) = Run("--config", TinyConfig, "--seconds", "0.3", "--batch", "2", "--threads", "1", "--skip-predict", "--train-feature-encoder", "--json");
         Assert.Equal(ExitCodes.Success, exit);
         using var doc = JsonDocument.Parse(json);
         Assert.False(doc.RootElement.GetProperty("feature_encoder_frozen").GetBoolean());

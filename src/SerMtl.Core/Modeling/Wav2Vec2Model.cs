@@ -1,6 +1,6 @@
-using SerMtl.Runtime;
 using SerMtl.Kernels;
 using SerMtl.Checkpoints;
+using SerMtl.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -44,6 +44,9 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
     // HF only has this parameter when some SpecAugment probability is positive.
     [ComponentName(Name = "masked_spec_embed")]
     private readonly Parameter? _maskedSpecEmbed;
+
+    // Gives freed native memory back after a batch much larger than usual (SerMtl's bounded native memory policy).
+    private readonly RetainedMemoryGuard _retained = new();
 
     /// <summary>Builds a randomly initialised model (HF's initialisation), ready to train from scratch.</summary>
     /// <param name="config">The architecture; validated.</param>
@@ -230,10 +233,13 @@ public sealed class Wav2Vec2Model : nn.Module<Tensor, Tensor?, Wav2Vec2Output>
             var order = Enumerable.Range(0, waveforms.Count).OrderByDescending(i => waveforms[i].Length).ToArray();
             foreach (var chunk in order.Chunk(batchSize))
             {
-                using var scope = NewDisposeScope();
-                using var inputs = WaveformBatch.Create(chunk.Select(i => waveforms[i]).ToList(), Preprocessing, device);
-                using var output = Forward(inputs);
-                each(chunk, output);
+                using (var scope = NewDisposeScope())
+                {
+                    using var inputs = WaveformBatch.Create(chunk.Select(i => waveforms[i]).ToList(), Preprocessing, device);
+                    using var output = Forward(inputs);
+                    each(chunk, output);
+                }
+                _retained.After((long)chunk.Length * waveforms[chunk[0]].Length); // the padded batch (longest first)
             }
         }
         finally

@@ -9,7 +9,7 @@ public enum NativeMemoryPolicy
     System,
 
     /// <summary>
-    /// SerMtl's default (<see cref="NativeAllocator.ReuseFreedMemory"/>): blocks up to 32 MiB are reused from the heap
+    /// SerMtl's default (<see cref="NativeAllocator.ReuseFreedMemory"/>): tensors come from the heap and are reused
     /// instead of being mapped and faulted in again on every pass; freed memory is kept up to a bound and given back
     /// after work much larger than usual.
     /// </summary>
@@ -31,14 +31,20 @@ public enum NativeMemoryPolicy
 /// </para>
 /// <para>
 /// So SerMtl applies <see cref="NativeMemoryPolicy.BoundedReuse"/> the first time it builds a model
-/// (<see cref="ReuseFreedMemory"/>): blocks up to 32 MiB come from the heap; up to 512 MiB of free heap top is kept
-/// (<c>M_TRIM_THRESHOLD</c>) and 64 MiB after a trim (<c>M_TOP_PAD</c>, which also keeps a thread's emptied heaps
-/// mapped); larger blocks are still mapped and unmapped. The recognizers give the surplus back (<c>malloc_trim</c>)
-/// after a pass over much more audio than their usual passes, so what stays resident follows the usual input, not
-/// the longest one ever seen. It is not applied where the environment already sets glibc malloc
-/// (<c>MALLOC_*_</c> variables, <c>GLIBC_TUNABLES</c>), where <c>SERMTL_NATIVE_MEMORY=system</c> is set, or where
-/// the <c>AppContext</c> switch <c>SerMtl.NativeMemory.System</c> is on; and it changes nothing where malloc is not
-/// glibc's (musl, Windows, macOS).
+/// (<see cref="ReuseFreedMemory"/>): blocks come from the heap, not from fresh mappings (<c>M_MMAP_MAX = 0</c>); up to
+/// 1 GiB of free memory at the top of the heap is kept for reuse (<c>M_TRIM_THRESHOLD</c>), 64 MiB after a trim
+/// (<c>M_TOP_PAD</c>, which also keeps a thread's emptied heaps mapped). Bounding what stays resident: the TorchSharp recognizer,
+/// <see cref="Modeling.Wav2Vec2Model.Embed"/> and the trainer give all free memory back (<c>malloc_trim</c>) after a
+/// pass over more than twice their usual input (a moving average), so what stays resident follows the usual input,
+/// not the longest one ever seen. glibc serves a thread other than the process's first from 64 MiB heaps and maps
+/// any larger block afresh whatever the settings: on such threads a block over 64 MiB (the feature encoder's first
+/// layers beyond ~10 s of audio in one pass) is still faulted in on every pass.
+/// </para>
+/// <para>
+/// It is not applied where the environment already sets glibc malloc (<c>MALLOC_*_</c> variables,
+/// <c>GLIBC_TUNABLES</c>), where <c>SERMTL_NATIVE_MEMORY=system</c> is set, or where the <c>AppContext</c> switch
+/// <c>SerMtl.NativeMemory.System</c> is on; and it changes nothing where malloc is not glibc's (musl, Windows, macOS).
+/// The settings are process-wide: other native code in the process gets the same reuse and the same bound.
 /// </para>
 /// </remarks>
 public static class NativeAllocator
@@ -51,13 +57,10 @@ public static class NativeAllocator
 
     private const int TrimThreshold = -1; // M_TRIM_THRESHOLD
     private const int TopPad = -2;        // M_TOP_PAD
-    private const int MmapThreshold = -3; // M_MMAP_THRESHOLD
     private const int MmapMax = -4;       // M_MMAP_MAX
     private const int ArenaMax = -8;      // M_ARENA_MAX
-    private const int MmapThresholdMax = 32 << 20; // glibc's largest M_MMAP_THRESHOLD on 64-bit
-    private const int BoundedTrimThreshold = 512 << 20;
+    private const int BoundedTrimThreshold = 1 << 30;
     private const int BoundedTopPad = 64 << 20;
-    private const int DefaultMmapMax = 65536;
 
     private static readonly object Gate = new();
     private static bool _defaultDecided;
@@ -93,15 +96,15 @@ public static class NativeAllocator
 
     /// <summary>
     /// Applies <see cref="NativeMemoryPolicy.BoundedReuse"/> now (SerMtl does so by itself when it first builds a model,
-    /// unless opted out): blocks up to 32 MiB from the heap, up to 512 MiB of free heap top kept, 64 MiB kept after a
-    /// trim. Returns false where that is not possible (not glibc); nothing changes then.
+    /// unless opted out): every block from the heap, up to 1 GiB of free heap top kept, 64 MiB kept after a trim.
+    /// Returns false where that is not possible (not glibc); nothing changes then.
     /// </summary>
     public static bool ReuseFreedMemory()
     {
         lock (Gate)
         {
             _defaultDecided = true;
-            if (!Mallopt([(MmapMax, DefaultMmapMax), (MmapThreshold, MmapThresholdMax), (TrimThreshold, BoundedTrimThreshold), (TopPad, BoundedTopPad)]))
+            if (!Mallopt([(MmapMax, 0), (TrimThreshold, BoundedTrimThreshold), (TopPad, BoundedTopPad)]))
                 return false;
             Policy = NativeMemoryPolicy.BoundedReuse;
             return true;
@@ -203,7 +206,7 @@ internal sealed class RetainedMemoryGuard
             _largestSinceGiveBack = Math.Max(_largestSinceGiveBack, size);
             if (_largestSinceGiveBack <= Surplus * _usual) return;
             if (_giveBack()) GiveBacks++;
-            _largestSinceGiveBack = size;
+            _largestSinceGiveBack = 0; // this pass's memory too was free when it was given back
         }
     }
 }

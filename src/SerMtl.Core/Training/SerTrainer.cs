@@ -12,6 +12,7 @@ using SerMtl.Data.Protocols;
 using SerMtl.Evaluation;
 using SerMtl.Kernels;
 using SerMtl.Modeling;
+using SerMtl.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,6 +43,9 @@ public sealed class SerTrainer
     private readonly TrainingCallbacks _callbacks;
     private readonly WaveformStore _store;
     private readonly Func<int, int, bool>? _injectNonFiniteLoss;
+    // Gives freed native memory back after a pass much larger than usual (SerMtl's bounded native memory policy).
+    private readonly RetainedMemoryGuard _retained = new();
+    private long _lastPassSamples;
 
     internal SerTrainer(SerMtlModel model, TrainingOptions options, string? checkpointDirectory, Device device, ILogger logger,
         IProgress<TrainingProgress>? progress, TrainingCallbacks callbacks, WaveformStore store, Func<int, int, bool>? injectNonFiniteLoss)
@@ -272,7 +276,10 @@ public sealed class SerTrainer
             var lr = options.EffectiveLearningRate * run.Schedule.Multiplier(state.Step);
             var finite = true;
             for (var k = 0; k < window && finite; k++)
+            {
                 finite = ForwardBackward(run.TrainSet, batches[batch + k], epoch, batch + k, run.Crop, window, run.Loss, ref accumulator);
+                _retained.After(_lastPassSamples); // the pass's memory is free now: give it back if it was much larger than usual
+            }
             finite = Update(run.Optimizer, run.Schedule, run.Trainable, state.Step, finite);
             var consecutive = finite ? 0 : state.ConsecutiveNonFinite + 1;
             state = state with
@@ -384,6 +391,7 @@ public sealed class SerTrainer
         var items = batch.Select(i => set.Items[i]).ToArray();
         var waveforms = batch.Select(i => Crop(set.Items[i], i, epoch, crop)).ToList();
         using var inputs = WaveformBatch.Create(waveforms, Model.Backbone.Preprocessing, Device);
+        _lastPassSamples = (long)waveforms.Count * waveforms.Max(w => w.Length);
         SerMtlOutput Forward()
         {
             // Mixed precision needs only the forward pass inside: autograd returns float32 gradients to float32 weights.

@@ -40,10 +40,11 @@ internal sealed class BenchCommand : SermtlCommand
     private readonly Option<bool> _skipTrain = CliOption.Flag("--skip-train", "do not measure the training step");
     private readonly Option<bool> _skipInference = CliOption.Flag("--skip-inference",
         "do not measure inference and throughput (the training step's peak RSS is then that of a process that did nothing else)");
+    private readonly Option<bool> _skipPredict = CliOption.Flag("--skip-predict", "do not measure the user's path (sermtl predict over a folder of WAVs in a child process)");
     private readonly Option<bool> _systemMalloc = CliOption.Flag("--system-malloc",
         "opt out of SerMtl's native memory policy as an app can (SERMTL_NATIVE_MEMORY=system), to measure what it is worth");
     private readonly Option<bool> _json = CliOption.Flag("--json",
-        "print one JSON object: inference_ms, train_step_ms, peak_rss_mb, gflops, gemm_gflops, threads, dtype, utterances_per_second_batch1, utterances_per_second_batchN, batch, machine, and more");
+        "print one JSON object: inference_ms, real_time_factor, predict_per_file_ms, predict_real_time_factor, predict_vs_inference, train_step_ms, peak_rss_mb, gflops, gemm_gflops, threads, dtype, utterances_per_second_batch1, utterances_per_second_batchN, batch, machine, and more");
     private readonly Option<string> _engine = CliOption.Choice("--engine",
         "onnx: also export the model to ONNX and measure ONNX Runtime on it in a child process that never loads libtorch (the training step is skipped)",
         "torch", "torch", "onnx");
@@ -72,6 +73,11 @@ internal sealed class BenchCommand : SermtlCommand
               utterances/s   a fixed set of clips of 2 to 10 s, one at a time and in padded batches of N clips of
                              similar length (sorted by length, then cut into batches)
               page faults    minor page faults per inference and per training step (Linux)
+              user's path    'sermtl predict --batch-size 1 --timing' in a child process over 11 WAVs of S seconds
+                             (16 kHz PCM, the model saved to a temporary folder): decoding, forward and output as a
+                             user runs them, in a process the bench tunes nothing in; the median time per file
+                             after the first, its real-time factor, its ratio to the model-only inference above,
+                             its peak RSS and model load time
             Timings on a loaded machine are noisy: the 1-minute load average is reported before and after.
             The bench tunes nothing itself: the model is built as in any app, so SerMtl's default native memory policy
             applies (see NativeAllocator; --system-malloc opts out of it as SERMTL_NATIVE_MEMORY=system does).
@@ -82,12 +88,28 @@ internal sealed class BenchCommand : SermtlCommand
     {
         _out = output ?? Console.Out;
         foreach (var option in new Option[] { _seconds, _threads, _batch, _dtype, _trainEncoder, _optimizerState, _checkpointing, _skipTrain,
-            _skipInference, _systemMalloc, _json, _engine, _int8, _reference, _keepOnnx, _config, _onnxMeasure })
+            _skipInference, _skipPredict, _systemMalloc, _json, _engine, _int8, _reference, _keepOnnx, _config, _onnxMeasure })
             Add(option);
         UseExecute();
     }
 
     public override int Execute(ParseResult parse, CancellationToken cancellationToken)
+    {
+        // The library's own native memory policy applies when it builds the model, as in any app; --system-malloc opts
+        // out as a user can (SERMTL_NATIVE_MEMORY=system, inherited by the predict child), restored afterwards.
+        var optOut = Environment.GetEnvironmentVariable(NativeAllocator.EnvironmentVariable);
+        if (parse.GetValue(_systemMalloc)) Environment.SetEnvironmentVariable(NativeAllocator.EnvironmentVariable, "system");
+        try
+        {
+            return Measure(parse, cancellationToken);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(NativeAllocator.EnvironmentVariable, optOut);
+        }
+    }
+
+    private int Measure(ParseResult parse, CancellationToken cancellationToken)
     {
         var seconds = parse.GetValue(_seconds);
         var threads = parse.GetValue(_threads);
@@ -96,9 +118,9 @@ internal sealed class BenchCommand : SermtlCommand
         var freeze = !parse.GetValue(_trainEncoder);
         var skipTrain = parse.GetValue(_skipTrain);
         var skipInference = parse.GetValue(_skipInference);
+        var skipPredict = parse.GetValue(_skipPredict) || skipInference;
         var optimizerState = TrainingArgs.OptimizerState(parse.GetValue(_optimizerState));
         var checkpointing = parse.GetValue(_checkpointing);
-        var systemMalloc = parse.GetValue(_systemMalloc);
         var json = parse.GetValue(_json);
         var configPath = parse.GetValue(_config);
         var onnx = parse.GetValue(_engine) == "onnx";
@@ -125,8 +147,6 @@ internal sealed class BenchCommand : SermtlCommand
             return ExitCodes.Success;
         }
 
-        // The library's own native memory policy applies when it builds the model, as in any app; --system-malloc opts out as a user can.
-        if (systemMalloc) Environment.SetEnvironmentVariable(NativeAllocator.EnvironmentVariable, "system");
         torch.set_num_threads(threads);
         var loadBefore = HostInfo.LoadAverage();
         var result = new Dictionary<string, object?>();
@@ -139,7 +159,7 @@ internal sealed class BenchCommand : SermtlCommand
         using var model = SerMtlModel.CreateFromScratch(config, new SerMtlModelOptions { Labels = Emotions });
         var allocator = NativeAllocator.Policy switch
         {
-            NativeMemoryPolicy.BoundedReuse => "SerMtl's default (glibc malloc: blocks up to 32 MiB reused, free memory kept up to a bound)",
+            NativeMemoryPolicy.BoundedReuse => "SerMtl's default (glibc malloc: tensor memory reused from the heap, free memory kept up to a bound)",
             NativeMemoryPolicy.RetainAll => "glibc malloc, all freed memory retained",
             _ => "system default" + (NativeAllocator.OptOutReason() is { } why ? $" ({why})" : ""),
         };
@@ -165,6 +185,8 @@ internal sealed class BenchCommand : SermtlCommand
             phasePeaks.Add(HostInfo.PeakResidentMegabytes());
         }
 
+        if (!skipPredict) MeasurePredict(model, result, seconds, threads, dtype, inferenceMs!.Value, cancellationToken);
+
         double? trainMs = null, trainPeak = null, trainFaults = null;
         if (!skipTrain)
         {
@@ -187,6 +209,7 @@ internal sealed class BenchCommand : SermtlCommand
         result["inference_page_faults"] = inferenceFaults;
         result["train_step_page_faults"] = trainFaults;
         result["gflops"] = forwardFlops / inferenceMs / 1e6;
+        result["real_time_factor"] = inferenceMs / (seconds * 1000);
         result["train_gflops"] = trainMs is { } t ? ModelFlops.TrainingStep(config, samples, vocabulary, Emotions.Length, freeze) / t / 1e6 : null;
         result["forward_gflop"] = forwardFlops / 1e9;
         result["gemm_gflops"] = gemm;
@@ -253,7 +276,6 @@ internal sealed class BenchCommand : SermtlCommand
         }
         double? Get(string key) => result.TryGetValue(key, out var v) && v is double d ? d : null;
         result["torch_inference_peak_rss_mb"] = torchPeak;
-        result["real_time_factor"] = torchInferenceMs / (seconds * 1000);
         result["onnx_real_time_factor"] = Get("onnx_inference_ms") / (seconds * 1000);
         result["onnx_vs_torch_inference"] = Get("onnx_inference_ms") / torchInferenceMs;
         result["onnx_vs_reference_inference"] = Get("onnx_inference_ms") / Get("reference_inference_ms");
@@ -261,8 +283,68 @@ internal sealed class BenchCommand : SermtlCommand
         result["onnx_vs_torch_peak_rss"] = Get("onnx_inference_peak_rss_mb") / torchPeak;
     }
 
+    /// <summary>The WAVs the user's path predicts (at least 10, the first of which pays one-time costs).</summary>
+    private const int PredictFiles = 11;
+
+    /// <summary>
+    /// The user's path: saves the model, writes <see cref="PredictFiles"/> WAVs of <paramref name="seconds"/> and runs
+    /// <c>sermtl predict --batch-size 1 --timing</c> on them in a child process of this tool (environment inherited,
+    /// nothing tuned by the bench); adds its figures and their ratio to the model-only inference to <paramref name="result"/>.
+    /// </summary>
+    private static void MeasurePredict(SerMtlModel model, Dictionary<string, object?> result, double seconds, int threads, ScalarType dtype,
+        double inferenceMs, CancellationToken cancellationToken)
+    {
+        var directory = Directory.CreateTempSubdirectory("sermtl-bench-predict-");
+        try
+        {
+            if (dtype != ScalarType.Float32) model.to(ScalarType.Float32); // saved as float32; predict converts as a user's run does
+            var modelDir = Path.Combine(directory.FullName, "model");
+            model.Save(modelDir);
+            var wavDir = Directory.CreateDirectory(Path.Combine(directory.FullName, "wavs")).FullName;
+            var random = new Random(3);
+            var samples = (long)Math.Round(seconds * SampleRate);
+            for (var i = 0; i < PredictFiles; i++)
+            {
+                var clip = RandomWaveform(samples, random);
+                for (var j = 0; j < clip.Length; j++) clip[j] *= 0.5f;
+                WavWriter.Write(Path.Combine(wavDir, $"clip{i:00}.wav"), clip, SampleRate);
+            }
+            var timingPath = Path.Combine(directory.FullName, "timing.json");
+            RunTool(["predict", "--model", modelDir, "--batch-size", "1", "--threads", threads.ToString(CultureInfo.InvariantCulture),
+                "--dtype", dtype == ScalarType.BFloat16 ? "bfloat16" : "float32", "--csv", "--timing", timingPath, wavDir], cancellationToken);
+            using var timing = JsonDocument.Parse(File.ReadAllBytes(timingPath));
+            var root = timing.RootElement;
+            var perFile = root.GetProperty("median_ms_after_first_batch").GetDouble();
+            result["predict_files"] = PredictFiles;
+            result["predict_per_file_ms"] = perFile;
+            result["predict_real_time_factor"] = perFile / (seconds * 1000);
+            result["predict_vs_inference"] = perFile / inferenceMs;
+            result["predict_peak_rss_mb"] = root.GetProperty("peak_rss_mb").GetDouble();
+            result["predict_model_load_seconds"] = root.GetProperty("model_load_seconds").GetDouble();
+            result["predict_native_memory"] = root.GetProperty("native_memory").GetString();
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
     /// <summary>Runs this tool again with <paramref name="arguments"/> and reads the JSON object it prints (numbers and booleans).</summary>
     private static Dictionary<string, object?> RunSelf(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        using var json = JsonDocument.Parse(RunTool(arguments, cancellationToken));
+        return json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind switch
+        {
+            JsonValueKind.Number => (object?)p.Value.GetDouble(),
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => null,
+        });
+    }
+
+    /// <summary>Runs this tool again with <paramref name="arguments"/> (environment inherited) and returns what it printed on stdout.</summary>
+    /// <exception cref="InvalidOperationException">It exited with an error; the message has its stderr.</exception>
+    private static string RunTool(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         // The tool's own apphost when it is the running program; else 'dotnet sermtl.dll' (under 'dotnet sermtl.dll', or in a test host).
         var tool = typeof(BenchCommand).Assembly;
@@ -281,15 +363,8 @@ internal sealed class BenchCommand : SermtlCommand
         process.WaitForExit();
         cancellationToken.ThrowIfCancellationRequested();
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"the ONNX Runtime measurement failed (exit code {process.ExitCode}): {errors.GetAwaiter().GetResult().Trim()}");
-        using var json = JsonDocument.Parse(output);
-        return json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind switch
-        {
-            JsonValueKind.Number => (object?)p.Value.GetDouble(),
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            _ => null,
-        });
+            throw new InvalidOperationException($"'sermtl {arguments[0]}' in a child process failed (exit code {process.ExitCode}): {errors.GetAwaiter().GetResult().Trim()}");
+        return output;
     }
 
     /// <summary>Runs the model once on <paramref name="waveforms"/> in evaluation mode.</summary>
@@ -465,6 +540,8 @@ internal sealed class BenchCommand : SermtlCommand
             ? "training step    skipped"
             : $"training step    {F("train_step_ms", "0")} ms ({F("train_gflops", "0")} GFLOP/s, {r["train_dtype"]}{((bool)r["feature_encoder_frozen"]! ? ", feature encoder frozen" : "")}, {r["optimizer_state"]} AdamW state{((bool)r["gradient_checkpointing"]! ? ", gradient checkpointing" : "")}), peak RSS {F("train_peak_rss_mb", "0")} MB, {F("train_step_page_faults", "0")} page faults");
         _out.WriteLine($"throughput       {F("utterances_per_second_batch1", "0.00")} utterances/s at batch 1, {F("utterances_per_second_batchN", "0.00")} at batch {r["batch"]} ({r["throughput_clips"]} clips, {F("throughput_audio_seconds", "0")} s of audio)");
+        if (r.ContainsKey("predict_per_file_ms"))
+            _out.WriteLine($"user's path      sermtl predict, {r["predict_files"]} WAVs of {F("seconds", "0.##")} s, batch 1, child process: {F("predict_per_file_ms", "0.0")} ms per file ({F("predict_vs_inference", "0.00")}x the inference above), real-time factor {F("predict_real_time_factor", "0.000")}, peak RSS {F("predict_peak_rss_mb", "0")} MB, model load {F("predict_model_load_seconds", "0.0")} s, native memory {r["predict_native_memory"]}");
         _out.WriteLine($"peak RSS         {F("peak_rss_mb", "0")} MB");
         if (!r.ContainsKey("onnx_inference_ms")) return;
         _out.WriteLine($"ONNX Runtime     (child processes, one per model; libtorch loaded: {r["libtorch_loaded"] switch { true => "yes", false => "no", _ => "?" }})");
