@@ -55,6 +55,25 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
         var app = ConsoleApp(feed, globalPackages, """
             using var recognizer = EmotionRecognizer.Load(args[0]);
             Print(recognizer.Predict(args[1]));
+            // The user's path, timed as an app times it: a model with wav2vec2-base's feature encoder, one WAV after another.
+            if (args.Length == 4)
+            {
+                using var timed = EmotionRecognizer.Load(args[2]);
+                Console.WriteLine($"POLICY {SerMtl.Runtime.NativeAllocator.Policy}");
+                foreach (var wav in Directory.GetFiles(args[3]).Order())
+                {
+                    var faults = MinorFaults();
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    timed.Predict(wav);
+                    Console.WriteLine($"TIMING {clock.Elapsed.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} {MinorFaults() - faults}");
+                }
+            }
+
+            static long MinorFaults()
+            {
+                var stat = File.ReadAllText("/proc/self/stat");
+                return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7], CultureInfo.InvariantCulture);
+            }
             """, ("SerMtl.Core", version), ("libtorch-cpu-linux-x64", "2.10.0"));
 
         // 3. A model saved as the trainer saves it, and what this build of the library predicts with it.
@@ -72,6 +91,17 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(string.Join('\n', run.Split('\n').Where(l => l.StartsWith("RESULT", StringComparison.Ordinal))));
 
         AssertPrinted([expected], run, tolerance: 1e-5);
+
+        // 4b. The package's default native memory policy holds in the app without the app doing anything: after the
+        // first file, 5 s clips reuse the memory the first one faulted in (page faults are the deterministic part of
+        // the time a clip takes). The control opts out (SERMTL_NATIVE_MEMORY=system) and faults on every clip.
+        var (timedModel, clips) = TimingModelAndClips();
+        var timed = Timing(DotnetProcess.RunChecked(app, StepTimeout, "run", "--no-build", "--", modelDir, wav, timedModel, clips));
+        Assert.Equal("BoundedReuse", timed.Policy);
+        var optedOut = Timing(DotnetProcess.RunChecked(app, StepTimeout, [("SERMTL_NATIVE_MEMORY", "system")], "run", "--no-build", "--", modelDir, wav, timedModel, clips));
+        Assert.Equal("System", optedOut.Policy);
+        output.WriteLine($"per clip after the first, median: {timed.Milliseconds:0} ms, {timed.Faults:0} page faults (opted out: {optedOut.Milliseconds:0} ms, {optedOut.Faults:0})");
+        Assert.True(timed.Faults * 5 < optedOut.Faults, $"page faults per clip: {timed.Faults} with the default policy, {optedOut.Faults} opted out");
 
         // 5. The control: the same app with TorchSharp's unpatched library, where this system needs the fix.
         var torchSharpVersion = typeof(Tensor).Assembly.GetName().Version!;
@@ -133,6 +163,38 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
         foreach (var project in projects)
             DotnetProcess.RunChecked(TestPaths.RepoRoot, StepTimeout, "pack", $"src/{project}/{project}.csproj", "-c", "Release", "-o", feed, $"-p:Version={version}", "-nodeReuse:false");
         return feed;
+    }
+
+    /// <summary>
+    /// A model with wav2vec2-base's feature encoder and two transformer layers (random weights; large activations, small
+    /// file) and a folder of six 5 s WAVs, for the consumer app's timed run.
+    /// </summary>
+    private (string Model, string Clips) TimingModelAndClips()
+    {
+        var model = Path.Combine(_root, "timing-model");
+        manual_seed(5);
+        using (var m = SerMtl.Modeling.SerMtlModel.CreateFromScratch(SerMtl.Modeling.Wav2Vec2Config.Base with { NumHiddenLayers = 2, LayerDrop = 0 },
+            new SerMtl.Modeling.SerMtlModelOptions { Labels = SavedModelFixture.Labels }))
+            m.Save(model);
+        var clips = Directory.CreateDirectory(Path.Combine(_root, "timing-clips")).FullName;
+        for (var i = 0; i < 6; i++) TestAudio.WriteWav(Path.Combine(clips, $"clip{i}.wav"), TestAudio.Speechlike(5, seed: i));
+        return (model, clips);
+    }
+
+    /// <summary>The policy the app printed and the median milliseconds and page faults per clip after the first.</summary>
+    private static (string Policy, double Milliseconds, double Faults) Timing(string run)
+    {
+        var lines = run.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        var policy = lines.Single(l => l.StartsWith("POLICY ", StringComparison.Ordinal))["POLICY ".Length..];
+        var timings = lines.Where(l => l.StartsWith("TIMING ", StringComparison.Ordinal)).Select(l => l.Split(' ')).ToList();
+        Assert.Equal(6, timings.Count);
+        static double Median(IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+        return (policy, Median(timings.Skip(1).Select(t => double.Parse(t[1], CultureInfo.InvariantCulture))),
+            Median(timings.Skip(1).Select(t => double.Parse(t[2], CultureInfo.InvariantCulture))));
     }
 
     /// <summary>

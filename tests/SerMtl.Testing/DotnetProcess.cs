@@ -7,7 +7,11 @@ namespace SerMtl.Testing;
 public static class DotnetProcess
 {
     /// <summary>Runs <c>dotnet args</c> in <paramref name="workingDirectory"/>; returns the exit code and stdout + stderr interleaved.</summary>
-    public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, params string[] args)
+    public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, params string[] args) =>
+        Run(workingDirectory, timeout, [], args);
+
+    /// <summary>As <see cref="Run(string, TimeSpan, string[])"/>, with <paramref name="environment"/> set in the child's environment.</summary>
+    public static (int ExitCode, string Output) Run(string workingDirectory, TimeSpan timeout, IReadOnlyList<(string Name, string Value)> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -28,6 +32,7 @@ public static class DotnetProcess
         start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         start.Environment["UseSharedCompilation"] = "false";
+        foreach (var (name, value) in environment) start.Environment[name] = value;
 
         var output = new StringBuilder();
         using var process = new Process { StartInfo = start };
@@ -47,9 +52,13 @@ public static class DotnetProcess
     }
 
     /// <summary>As <see cref="Run"/>, failing with the command and the end of its output unless it exits with 0.</summary>
-    public static string RunChecked(string workingDirectory, TimeSpan timeout, params string[] args)
+    public static string RunChecked(string workingDirectory, TimeSpan timeout, params string[] args) =>
+        RunChecked(workingDirectory, timeout, [], args);
+
+    /// <summary>As <see cref="Run(string, TimeSpan, IReadOnlyList{ValueTuple{string, string}}, string[])"/>, failing unless it exits with 0.</summary>
+    public static string RunChecked(string workingDirectory, TimeSpan timeout, IReadOnlyList<(string Name, string Value)> environment, params string[] args)
     {
-        var (exit, output) = Run(workingDirectory, timeout, args);
+        var (exit, output) = Run(workingDirectory, timeout, environment, args);
         if (exit != 0)
             throw new Xunit.Sdk.XunitException($"'dotnet {string.Join(' ', args)}' in {workingDirectory} exited with {exit}:\n{Tail(output)}");
         return output;
