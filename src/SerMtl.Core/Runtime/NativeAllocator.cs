@@ -36,7 +36,8 @@ public enum NativeMemoryPolicy
 /// (<c>M_TOP_PAD</c>, which also keeps a thread's emptied heaps mapped). Bounding what stays resident: the TorchSharp recognizer,
 /// <see cref="Modeling.Wav2Vec2Model.Embed"/> and the trainer give all free memory back (<c>malloc_trim</c>) after a
 /// pass over more than twice their usual input (a moving average), so what stays resident follows the usual input,
-/// not the longest one ever seen. glibc serves a thread other than the process's first from 64 MiB heaps and maps
+/// not the longest one ever seen; code that runs a model's <c>Forward</c> itself can call <see cref="GiveBackFreeMemory"/>
+/// (a thread's arena otherwise keeps the largest working set it has served, its emptied heaps staying mapped). glibc serves a thread other than the process's first from 64 MiB heaps and maps
 /// any larger block afresh whatever the settings: on such threads a block over 64 MiB (the feature encoder's first
 /// layers beyond ~10 s of audio in one pass) is still faulted in on every pass.
 /// </para>
@@ -139,8 +140,14 @@ public static class NativeAllocator
         }
     }
 
-    /// <summary>Gives free heap memory back to the system (<c>malloc_trim(0)</c>, every arena) under the bounded policy; false where nothing was done.</summary>
-    internal static bool GiveBackFreeMemory()
+    /// <summary>
+    /// Gives the free memory the allocator keeps back to the system (<c>malloc_trim(0)</c>, every thread's arena) under
+    /// <see cref="NativeMemoryPolicy.BoundedReuse"/>; false where nothing was done. SerMtl's recognizer, <c>Embed</c> and
+    /// trainer call it after outsized passes; an app that runs a model's <c>Forward</c> itself (a thread's arena keeps
+    /// the largest working set it has served) can call it after an unusually long input. The next pass faults its
+    /// memory in again once.
+    /// </summary>
+    public static bool GiveBackFreeMemory()
     {
         if (Policy != NativeMemoryPolicy.BoundedReuse) return false;
         try
