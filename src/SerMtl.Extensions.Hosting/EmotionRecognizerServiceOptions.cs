@@ -16,7 +16,10 @@ public sealed class EmotionRecognizerServiceOptions
     /// <summary><c>auto</c> (the default: ONNX Runtime for a <c>.onnx</c> file, TorchSharp otherwise), <c>torch</c> or <c>onnx</c>.</summary>
     public string Engine { get; set; } = "auto";
 
-    /// <summary>TorchSharp only: <c>cpu</c> (the default), <c>cuda</c> or <c>cuda:N</c>.</summary>
+    /// <summary>
+    /// <c>cpu</c> (the default), <c>cuda</c> or <c>cuda:N</c>. CUDA needs a CUDA backend in the app: TorchSharp-cuda-* for
+    /// the TorchSharp engine, Microsoft.ML.OnnxRuntime.Gpu in place of Microsoft.ML.OnnxRuntime for the ONNX engine.
+    /// </summary>
     public string Device { get; set; } = "cpu";
 
     /// <summary>TorchSharp only: <c>float32</c> (the default) or <c>bfloat16</c>.</summary>
@@ -52,7 +55,6 @@ public sealed class EmotionRecognizerServiceOptions
         if (!EmotionRecognizerOptions.IsDeviceName(Device))
             Problem(nameof(Device), $"must be cpu, cuda or cuda:N, got '{Device}'");
         if (DType is not ("float32" or "bfloat16")) Problem(nameof(DType), $"must be float32 or bfloat16, got '{DType}'");
-        if (ResolvedEngine == "onnx" && Device != "cpu") Problem(nameof(Device), $"'{Device}': the ONNX engine runs on the CPU");
         if (ResolvedEngine == "onnx" && DType != "float32") Problem(nameof(DType), "applies to the TorchSharp engine; an ONNX file keeps the precision it was exported with");
         if (!(double.IsFinite(MaxWindowSeconds) && MaxWindowSeconds >= 0)) Problem(nameof(MaxWindowSeconds), $"must be 0 (never split) or a positive number of seconds, got {MaxWindowSeconds}");
         if (BatchSize < 1) Problem(nameof(BatchSize), $"must be at least 1, got {BatchSize}");

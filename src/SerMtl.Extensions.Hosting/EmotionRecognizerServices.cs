@@ -32,7 +32,7 @@ internal sealed class EmotionRecognizerHolder(IOptions<EmotionRecognizerServiceO
         IEmotionRecognizer recognizer = o.ResolvedEngine == "onnx"
             ? OnnxEmotionRecognizer.Load(o.Model, new OnnxRecognizerOptions
             {
-                MaxWindowSeconds = window, BatchSize = o.BatchSize, Threads = o.Threads, QueueCapacity = o.QueueCapacity,
+                Device = o.Device, MaxWindowSeconds = window, BatchSize = o.BatchSize, Threads = o.Threads, QueueCapacity = o.QueueCapacity,
             })
             : EmotionRecognizer.Load(o.Model, new EmotionRecognizerOptions
             {

@@ -44,9 +44,11 @@ public static class OnnxExporter
     public const long Opset = 17;
 
     /// <summary>
-    /// Exports what <c>EmotionRecognizer.Load</c> loads from <paramref name="modelDirectoryOrHubId"/>: a SerMtl model
-    /// (emotion and CTC heads), or a HuggingFace <c>*ForSequenceClassification</c> / <c>*ForSpeechClassification</c>
-    /// checkpoint, on a wav2vec 2.0, HuBERT or WavLM backbone.
+    /// Exports what <paramref name="modelDirectoryOrHubId"/> holds: what <c>EmotionRecognizer.Load</c> loads (a SerMtl
+    /// model with emotion and CTC heads, or a HuggingFace <c>*ForSequenceClassification</c> /
+    /// <c>*ForSpeechClassification</c> checkpoint), a speech recogniser (<c>*ForCTC</c>: CTC logits only) or a bare
+    /// backbone (<c>Wav2Vec2Model</c>, <c>HubertModel</c>, <c>WavLMModel</c>, <c>Wav2Vec2ForPreTraining</c>: the last
+    /// hidden state), on a wav2vec 2.0, HuBERT or WavLM backbone; the config's <c>architectures</c> decide.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist (and it is not a Hub id).</exception>
     /// <exception cref="InvalidDataException">The directory holds no model SerMtl loads, or a malformed file; the message says which.</exception>
@@ -54,39 +56,93 @@ public static class OnnxExporter
     {
         ArgumentNullException.ThrowIfNull(modelDirectoryOrHubId);
         ArgumentNullException.ThrowIfNull(outputPath);
-        using var model = RecognizerModel.Load(modelDirectoryOrHubId, torch.CPU);
-        return Write(model, modelDirectoryOrHubId, outputPath, options ?? new OnnxExportOptions());
+        options ??= new OnnxExportOptions();
+        var directory = Checkpoints.ModelLocator.Resolve(modelDirectoryOrHubId);
+        var architectures = RecognizerModel.ForeignArchitectures(directory);
+        if (architectures.Any(Wav2Vec2ForCtc.Architectures.Contains))
+        {
+            using var recogniser = Wav2Vec2ForCtc.FromPretrained(directory);
+            return Export(recogniser, outputPath, options);
+        }
+        if (architectures.Any(BackboneArchitectures.Contains))
+        {
+            using var backbone = Wav2Vec2Model.FromPretrained(directory);
+            return Export(backbone, outputPath, options);
+        }
+        using var model = RecognizerModel.Load(directory, torch.CPU);
+        return Write(model.Backbone, model.Module, model.Head, EmotionRecognizer.ModelInfoOf(model), modelDirectoryOrHubId, outputPath, options);
     }
+
+    /// <summary>The <c>architectures</c> of a checkpoint <see cref="Export(string, string, OnnxExportOptions?)"/> exports as a bare backbone.</summary>
+    public static IReadOnlyList<string> BackboneArchitectures { get; } = ["Wav2Vec2Model", "HubertModel", "WavLMModel", "Wav2Vec2ForPreTraining"];
 
     /// <summary>Exports a SerMtl model (emotion head and CTC head).</summary>
     public static OnnxExportResult Export(SerMtlModel model, string outputPath, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Write(RecognizerModel.Wrap(model), nameof(SerMtlModel), outputPath, options ?? new OnnxExportOptions());
+        return WriteEmotionModel(RecognizerModel.Wrap(model), nameof(SerMtlModel), outputPath, options);
     }
 
     /// <summary>Exports an HF sequence-classification model (wav2vec 2.0, HuBERT or WavLM backbone).</summary>
     public static OnnxExportResult Export(Wav2Vec2ForSequenceClassification model, string outputPath, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Write(RecognizerModel.Wrap(model), model.GetName(), outputPath, options ?? new OnnxExportOptions());
+        return WriteEmotionModel(RecognizerModel.Wrap(model), model.GetName(), outputPath, options);
     }
 
     /// <summary>Exports a speech-classification model (classifier or regression).</summary>
     public static OnnxExportResult Export(Wav2Vec2ForSpeechClassification model, string outputPath, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Write(RecognizerModel.Wrap(model), model.GetName(), outputPath, options ?? new OnnxExportOptions());
+        return WriteEmotionModel(RecognizerModel.Wrap(model), model.GetName(), outputPath, options);
     }
 
-    private static OnnxExportResult Write(RecognizerModel model, string source, string outputPath, OnnxExportOptions options)
+    /// <summary>
+    /// Exports a speech recogniser (<see cref="ModelTask.Transcription"/>): outputs <c>ctc_logits</c> [batch, frames,
+    /// vocabulary] and <c>frame_lengths</c>; the vocabulary is in the metadata. It has no emotion output, so
+    /// <c>OnnxEmotionRecognizer</c> refuses it; run it with an ONNX Runtime session.
+    /// </summary>
+    public static OnnxExportResult Export(Wav2Vec2ForCtc model, string outputPath, OnnxExportOptions? options = null)
     {
-        var info = EmotionRecognizer.ModelInfoOf(model);
+        ArgumentNullException.ThrowIfNull(model);
+        var info = EmotionRecognizer.ModelInfoOf(model.Backbone, ArchitectureName(model.Backbone.Config, "ForCTC"), ModelTask.Transcription, [], model.Vocabulary);
+        return Write(model.Backbone, model, head: null, info, model.GetName(), outputPath, options ?? new OnnxExportOptions());
+    }
+
+    /// <summary>
+    /// Exports a bare backbone (<see cref="ModelTask.Features"/>): outputs <c>last_hidden_state</c> [batch, frames,
+    /// hidden] (frames past an utterance's <c>frame_lengths</c> are padding) and <c>frame_lengths</c>.
+    /// </summary>
+    public static OnnxExportResult Export(Wav2Vec2Model model, string outputPath, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var info = EmotionRecognizer.ModelInfoOf(model, ArchitectureName(model.Config, "Model"), ModelTask.Features, [], null);
+        return Write(model, model, head: null, info, model.GetName(), outputPath, options ?? new OnnxExportOptions());
+    }
+
+    /// <summary>HF's class name for the backbone's kind with <paramref name="suffix"/> (Wav2Vec2ForCTC, HubertModel, WavLMForCTC, ...).</summary>
+    private static string ArchitectureName(Wav2Vec2Config config, string suffix) => config.ModelType switch
+    {
+        "hubert" => "Hubert",
+        "wavlm" => "WavLM",
+        _ => "Wav2Vec2",
+    } + suffix;
+
+    private static OnnxExportResult WriteEmotionModel(RecognizerModel model, string source, string outputPath, OnnxExportOptions? options) =>
+        Write(model.Backbone, model.Module, model.Head, EmotionRecognizer.ModelInfoOf(model), source, outputPath, options ?? new OnnxExportOptions());
+
+    /// <summary>
+    /// Writes the backbone and the head: <paramref name="head"/> for an emotion model; null for a transcriber (the
+    /// module's <c>lm_head</c>) or a bare backbone, as <paramref name="info"/>'s task says.
+    /// </summary>
+    private static OnnxExportResult Write(Wav2Vec2Model backboneModel, torch.nn.Module module, RecognizerHead? head, RecognizerModelInfo info,
+        string source, string outputPath, OnnxExportOptions options)
+    {
         var graph = new OnnxGraph("sermtl");
         var waveforms = graph.Input("waveforms", DataType.Float, "batch", "samples");
         var lengths = graph.Input("lengths", DataType.Int64, "batch");
-        var backbone = new Wav2Vec2Graph(graph, new Weights(model.Backbone, source), model.Backbone.Config, options.Int8);
-        var heads = new Weights(model.Module, source);
+        var backbone = new Wav2Vec2Graph(graph, new Weights(backboneModel, source), backboneModel.Config, options.Int8);
+        var heads = new Weights(module, source);
         var outputs = new List<string>();
         void Output(string name, string value, DataType type, params object[] dims)
         {
@@ -94,7 +150,6 @@ public static class OnnxExporter
             outputs.Add(name);
         }
 
-        var head = model.Head;
         var states = head is RecognizerHead.Sequence { WeightedLayerSum: true };
         var x = backbone.Write(waveforms, lengths, states);
         var frameCount = graph.Cast(x.FrameLengths, DataType.Float);                        // [B]
@@ -108,6 +163,12 @@ public static class OnnxExporter
         string logits;
         switch (head)
         {
+            case null when info.Task == ModelTask.Transcription:
+                Output("ctc_logits", Linear(graph, heads, "lm_head", x.Hidden), DataType.Float, "batch", "frames", info.Vocabulary!.Count);
+                break;
+            case null when info.Task == ModelTask.Features:
+                Output("last_hidden_state", x.Hidden, DataType.Float, "batch", "frames", backboneModel.Config.HiddenSize);
+                break;
             case RecognizerHead.SerMtl serMtl:
                 logits = Linear(graph, heads, "emotion_head", Pool(x.Hidden, serMtl.Pooling == Pooling.Mean ? "mean" : "sum"));
                 Output("logits", logits, DataType.Float, "batch", info.Labels.Count);
@@ -131,7 +192,7 @@ public static class OnnxExporter
                 Output(info.IsRegression ? "scores" : "logits", logits, DataType.Float, "batch", info.Labels.Count);
                 break;
             default:
-                throw new NotSupportedException($"{source}: {model.Architecture} has no ONNX export");
+                throw new NotSupportedException($"{source}: {info.Architecture} has no ONNX export");
         }
         Output("frame_lengths", x.FrameLengths, DataType.Int64, "batch");
 

@@ -23,6 +23,15 @@ public sealed record OnnxRecognizerOptions
     /// Unlike TorchSharp's setting it is per recognizer, not per process.
     /// </summary>
     public int? Threads { get; init; }
+
+    /// <summary>
+    /// Device to run on: null (the default) or <c>"cpu"</c>, <c>"cuda"</c> or <c>"cuda:N"</c> (ONNX Runtime's CUDA
+    /// execution provider; operators it lacks run on the CPU). CUDA needs the app to reference
+    /// <c>Microsoft.ML.OnnxRuntime.Gpu</c> (or <c>.Gpu.Linux</c> / <c>.Gpu.Windows</c>) and <c>Microsoft.ML.OnnxRuntime</c>
+    /// with <c>ExcludeAssets="native"</c>, and the CUDA libraries that ONNX Runtime release was built for (1.32: CUDA 13);
+    /// <see cref="OnnxEmotionRecognizer.Load"/> fails with a clear error saying which is missing.
+    /// </summary>
+    public string? Device { get; init; }
 }
 
 /// <summary>
@@ -61,8 +70,9 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
     /// <param name="onnxPath">A <c>.onnx</c> file written by SerMtl's exporter.</param>
     /// <param name="options">Windowing, batch size and threads; the defaults when null.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is not an ONNX model ONNX Runtime loads, or not a SerMtl export (no model description, other inputs or outputs); the message names the file and the problem.</exception>
-    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model ONNX Runtime loads, not a SerMtl export (no model description, other inputs or outputs), or an export without emotion output (a speech recogniser or a bare backbone); the message names the file and the problem.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, or the device is misspelt.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was requested but ONNX Runtime's CUDA provider cannot be loaded (the CPU package, no CUDA libraries, no GPU).</exception>
     public static OnnxEmotionRecognizer Load(string onnxPath, OnnxRecognizerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(onnxPath);
@@ -70,15 +80,40 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
         CheckSettings(options.MaxWindowSeconds, options.BatchSize, options.QueueCapacity);
         if (options.Threads is < 1)
             throw new ArgumentException($"Threads must be at least 1 when set, got {options.Threads}", nameof(options));
+        if (!TryParseDevice(options.Device, out var cuda))
+            throw new ArgumentException($"Device must be \"cpu\", \"cuda\" or \"cuda:N\" (or null for the CPU), got \"{options.Device}\"", nameof(options));
         if (!File.Exists(onnxPath))
             throw new FileNotFoundException($"{onnxPath}: model file not found", onnxPath);
 
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (options.Threads is int threads) sessionOptions.IntraOpNumThreads = threads;
+        if (cuda is int device)
+        {
+            try
+            {
+                sessionOptions.AppendExecutionProvider_CUDA(device);
+            }
+            catch (EntryPointNotFoundException e)
+            {
+                throw new InvalidOperationException(
+                    $"device '{options.Device}' was requested but the ONNX Runtime library loaded is the CPU build: the app needs "
+                    + "Microsoft.ML.OnnxRuntime.Gpu (or .Gpu.Linux / .Gpu.Windows) and Microsoft.ML.OnnxRuntime with ExcludeAssets=\"native\"; or use the CPU", e);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new InvalidOperationException(
+                    $"device '{options.Device}' was requested but ONNX Runtime's CUDA provider cannot be loaded ({e.Message.Trim()}): it needs the CUDA "
+                    + "and cuDNN libraries its ONNX Runtime release was built for (1.32 loads libcublasLt.so.13, CUDA 13), an NVIDIA GPU and driver; or use the CPU", e);
+            }
+        }
         InferenceSession session;
         try
         {
             session = new InferenceSession(onnxPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e) when (cuda is not null && e.Message.Contains("CUDA", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"device '{options.Device}': ONNX Runtime's CUDA provider failed for {onnxPath} ({e.Message.Trim()})", e);
         }
         catch (OnnxRuntimeException e)
         {
@@ -90,6 +125,11 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
             if (!metadata.TryGetValue(RecognizerModelInfo.MetadataKey, out var json))
                 throw new InvalidDataException($"{onnxPath}: not a SerMtl export (no '{RecognizerModelInfo.MetadataKey}' metadata with the labels and preprocessing); export the model with 'sermtl export --onnx'");
             var info = RecognizerModelInfo.FromJson(json, onnxPath);
+            if (!info.HasEmotionOutput)
+                throw new InvalidDataException(
+                    $"{onnxPath}: {info.Architecture} is exported as a {info.Task.ToString().ToLowerInvariant()} model (outputs {string.Join(", ", session.OutputNames)}) "
+                    + "with no emotion output; a recognizer runs emotion classifiers and regressors. Run it with an ONNX Runtime InferenceSession "
+                    + "(inputs waveforms [batch, samples] and lengths [batch], preprocessed as its metadata says)");
             var logitsName = info.IsRegression ? "scores" : "logits";
             CheckSignature(session, onnxPath, logitsName, info);
             var hasCtc = session.OutputMetadata.ContainsKey("ctc_logits");

@@ -41,12 +41,28 @@ public sealed class ExportCommandTests(SavedModelFixture model) : IClassFixture<
     }
 
     [Fact]
-    public void PredictOnnx_WithTorchOnlyOptions_IsAUsageError()
+    public void PredictOnnx_WithTorchOnlyOptions_IsAUsageError_AndCudaWithoutItsProviderSaysWhatIsMissing()
     {
         var onnx = Path.Combine(_scratch, "model.onnx");
         Assert.Equal(ExitCodes.Success, CliTool.Run("export", "--model", model.Directory, "--onnx", onnx).Exit);
-        Assert.Contains("ONNX models run on the CPU", CliTool.Usage("predict", "--model", onnx, "--device", "cuda", Wavs[0]), StringComparison.Ordinal);
+        // The tool ships ONNX Runtime's CPU package: the engine's error names the package CUDA needs.
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", CliTool.Failure("predict", "--model", onnx, "--device", "cuda", Wavs[0]), StringComparison.Ordinal);
+        Assert.Contains("--device expects cpu, cuda or cuda:N", CliTool.Usage("predict", "--model", onnx, "--device", "gpu", Wavs[0]), StringComparison.Ordinal);
         Assert.Contains("--dtype applies to TorchSharp models", CliTool.Usage("predict", "--model", onnx, "--dtype", "bfloat16", Wavs[0]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Export_SpeechRecogniserAndBackbone_SayWhatTheyAre_AndPredictRefusesThem()
+    {
+        var ctc = Path.Combine(_scratch, "ctc.onnx");
+        var (exit, output, _) = CliTool.Run("export", "--model", Path.Combine(TestPaths.Fixtures, "wav2vec2/tiny-hubert-ctc"), "--onnx", ctc);
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Contains("HubertForCTC, outputs ctc_logits, frame_lengths; a speech recogniser over", output, StringComparison.Ordinal);
+        var backbone = Path.Combine(_scratch, "backbone.onnx");
+        (exit, output, _) = CliTool.Run("export", "--model", Path.Combine(TestPaths.Fixtures, "wav2vec2/tiny-group"), "--onnx", backbone);
+        Assert.Equal(ExitCodes.Success, exit);
+        Assert.Contains("Wav2Vec2Model, outputs last_hidden_state, frame_lengths; a backbone's frame features", output, StringComparison.Ordinal);
+        Assert.Contains("no emotion output", CliTool.Failure("predict", "--model", ctc, Wavs[0]), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -73,10 +73,20 @@ public sealed class HostingTests : IDisposable
     [Fact]
     public async Task Start_OnnxModelWithTorchSettings_IsRefused()
     {
-        using var host = Build(new() { ["Model"] = _onnx, ["Device"] = "cuda", ["DType"] = "bfloat16" });
+        using var host = Build(new() { ["Model"] = _onnx, ["DType"] = "bfloat16" });
         var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
-        Assert.Contains(e.Failures, f => f.Contains("the ONNX engine runs on the CPU", StringComparison.Ordinal));
         Assert.Contains(e.Failures, f => f.StartsWith("EmotionRecognizer:DType", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Start_OnnxModelOnCudaWithTheCpuPackage_FailsAndTheHealthCheckNamesThePackageCudaNeeds()
+    {
+        using var host = Build(new() { ["Model"] = _onnx, ["Device"] = "cuda:0" });
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", e.Message, StringComparison.Ordinal);
+        var report = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+        Assert.Equal(HealthStatus.Unhealthy, report.Status);
+        Assert.Contains("cuda:0", report.Entries["emotion_recognizer"].Description, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -156,6 +156,75 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
         AssertPrinted(expected, run, tolerance: 1e-4);
     }
 
+    /// <summary>
+    /// CUDA with the ONNX engine as the README tells a user to opt in: the app adds Microsoft.ML.OnnxRuntime.Gpu.Linux and
+    /// takes Microsoft.ML.OnnxRuntime without its native assets. The published app then holds ONNX Runtime's GPU build
+    /// (one libonnxruntime.so, the GPU package's, beside its CUDA provider), still predicts on the CPU, and on
+    /// <c>Device = "cuda"</c> either runs (a machine with CUDA) or says that the CUDA provider's libraries cannot be
+    /// loaded, not that the library is the CPU build.
+    /// </summary>
+    [Fact]
+    public void OnnxRuntimePackage_OptsIntoCudaWithTheGpuPackage()
+    {
+        var version = "0.0.0-onnxgpu." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        var feed = Pack(version, "SerMtl.Data", "SerMtl.OnnxRuntime");
+        var globalPackages = GlobalPackagesFolder();
+        var app = ConsoleApp(feed, globalPackages, """
+            using (var cpu = OnnxEmotionRecognizer.Load(args[0]))
+                foreach (var prediction in cpu.PredictBatch(args[1..])) Print(prediction);
+            try
+            {
+                using var gpu = OnnxEmotionRecognizer.Load(args[0], new OnnxRecognizerOptions { Device = "cuda" });
+                foreach (var prediction in gpu.PredictBatch(args[1..])) Print(prediction);
+                Console.WriteLine("CUDA ran");
+            }
+            catch (InvalidOperationException e)
+            {
+                Console.WriteLine("CUDA refused: " + e.Message);
+            }
+            """, ("SerMtl.OnnxRuntime", version), ("Microsoft.ML.OnnxRuntime.Gpu.Linux", OnnxRuntimeVersion));
+        var project = Path.Combine(app, "app.csproj");
+        File.WriteAllText(project, File.ReadAllText(project).Replace("</Project>", $"""
+              <ItemGroup>
+                <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="{OnnxRuntimeVersion}" ExcludeAssets="native" />
+              </ItemGroup>
+            </Project>
+            """, StringComparison.Ordinal));
+
+        var modelDir = Path.Combine(_root, "model");
+        SavedModelFixture.Create(modelDir);
+        var onnx = Path.Combine(_root, "model.onnx");
+        Onnx.OnnxExporter.Export(modelDir, onnx);
+        var wavs = new[] { "a", "b" }.Select(s => Path.Combine(TestPaths.TinyGroup, s + ".wav")).ToArray();
+        IReadOnlyList<EmotionPrediction> expected;
+        using (var recognizer = EmotionRecognizer.Load(modelDir)) expected = recognizer.PredictBatch(wavs);
+
+        var publish = Path.Combine(_root, "publish");
+        DotnetProcess.RunChecked(app, StepTimeout, "publish", "-c", "Release", "-r", "linux-x64", "--self-contained", "false", "-o", publish, "-nodeReuse:false");
+        var runtime = Assert.Single(Directory.GetFiles(publish, "libonnxruntime.so", SearchOption.AllDirectories));
+        var gpuBuild = Path.Combine(_root, "packages", "microsoft.ml.onnxruntime.gpu.linux", OnnxRuntimeVersion, "runtimes", "linux-x64", "native", "libonnxruntime.so");
+        if (!File.Exists(gpuBuild))
+            gpuBuild = Path.Combine(globalPackages, "microsoft.ml.onnxruntime.gpu.linux", OnnxRuntimeVersion, "runtimes", "linux-x64", "native", "libonnxruntime.so");
+        Assert.True(File.ReadAllBytes(runtime).AsSpan().SequenceEqual(File.ReadAllBytes(gpuBuild)), $"{runtime} is not the GPU package's build");
+        Assert.NotEmpty(Directory.GetFiles(publish, "libonnxruntime_providers_cuda.so", SearchOption.AllDirectories));
+
+        var (exit, run) = DotnetProcess.Run(publish, StepTimeout, [Path.Combine(publish, "app.dll"), onnx, .. wavs]);
+        Assert.True(exit == 0, DotnetProcess.Tail(run));
+        output.WriteLine(run.Split('\n').FirstOrDefault(l => l.StartsWith("CUDA ", StringComparison.Ordinal)) ?? "no CUDA line");
+        if (run.Contains("CUDA ran", StringComparison.Ordinal))
+        {
+            AssertPrinted([.. expected, .. expected], run, tolerance: 1e-3);
+            return;
+        }
+        AssertPrinted(expected, run, tolerance: 1e-4);
+        Assert.Contains("CUDA refused: device 'cuda' was requested but ONNX Runtime's CUDA provider cannot be loaded", run, StringComparison.Ordinal);
+    }
+
+    /// <summary>The Microsoft.ML.OnnxRuntime version SerMtl.OnnxRuntime references (Directory.Packages.props).</summary>
+    private static string OnnxRuntimeVersion =>
+        System.Xml.Linq.XDocument.Load(Path.Combine(TestPaths.RepoRoot, "Directory.Packages.props")).Descendants("PackageVersion")
+            .Single(e => (string?)e.Attribute("Include") == "Microsoft.ML.OnnxRuntime").Attribute("Version")!.Value;
+
     /// <summary>Packs the src/ projects named into a fresh folder feed with <paramref name="version"/>; returns the feed.</summary>
     private string Pack(string version, params string[] projects)
     {

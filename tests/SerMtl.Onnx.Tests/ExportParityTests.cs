@@ -67,6 +67,45 @@ public sealed class ExportParityTests : IDisposable
         AssertParity(RecognizerModel.Wrap(serMtl), path, Waves(directory), "logits");
     }
 
+    [Theory]
+    [InlineData("wav2vec2/tiny-hubert-ctc")]
+    [InlineData("wavlm/tiny-wavlm-ctc")]
+    public void SpeechRecogniser_ExportsCtcLogitsOnly_AndOnnxRuntimeMatchesTorchSharp(string fixture)
+    {
+        var directory = Path.Combine(TestPaths.Fixtures, fixture);
+        var path = Path.Combine(_dir, "ctc.onnx");
+        var result = OnnxExporter.Export(directory, path);
+        using var model = Wav2Vec2ForCtc.FromPretrained(directory);
+        Assert.Equal(["ctc_logits", "frame_lengths"], result.Outputs);
+        Assert.Equal(ModelTask.Transcription, result.Model.Task);
+        Assert.Empty(result.Model.Labels);
+        Assert.Equal(model.Vocabulary.Tokens, result.Model.Vocabulary!.Tokens);
+        Assert.EndsWith("ForCTC", result.Model.Architecture);
+        AssertFramesParity(model.Backbone, (w, l) => model.call(w, l), path, "ctc_logits", Waves(directory));
+    }
+
+    [Theory]
+    [InlineData("wav2vec2/tiny-group", true)]          // architectures: Wav2Vec2Model, exported from its directory
+    [InlineData("wav2vec2/tiny-odd-layer", true)]
+    [InlineData("wavlm/tiny-wavlm-ctc", false)]        // the backbones of task models, exported from the loaded model
+    [InlineData("wav2vec2/tiny-hubert-speechcls", false)]
+    public void Backbone_ExportsTheLastHiddenState_AndOnnxRuntimeMatchesTorchSharp(string fixture, bool fromDirectory)
+    {
+        var directory = Path.Combine(TestPaths.Fixtures, fixture);
+        var path = Path.Combine(_dir, "backbone.onnx");
+        using var model = Wav2Vec2Model.FromPretrained(directory);
+        var result = fromDirectory ? OnnxExporter.Export(directory, path) : OnnxExporter.Export(model, path);
+        Assert.Equal(["last_hidden_state", "frame_lengths"], result.Outputs);
+        Assert.Equal(ModelTask.Features, result.Model.Task);
+        Assert.Empty(result.Model.Labels);
+        Assert.Null(result.Model.Vocabulary);
+        AssertFramesParity(model, (w, l) =>
+        {
+            var output = model.call(w, l);
+            return output.LastHiddenState;
+        }, path, "last_hidden_state", Waves(directory));
+    }
+
     [Fact]
     public void Export_WritesTheModelDescriptionIntoTheMetadata()
     {
@@ -105,17 +144,42 @@ public sealed class ExportParityTests : IDisposable
             Assert.Equal(expected.FrameLengths.data<long>().ToArray(), actual.Long("frame_lengths"));
             AssertClose(expected.Logits.data<float>().ToArray(), actual.Float(logitsName), "logits");
             if (expected.CtcLogits is { } ctc)
-            {
-                var frames = expected.FrameLengths.data<long>().ToArray();
-                var (t, v) = (ctc.shape[1], ctc.shape[2]);
-                var want = ctc.data<float>().ToArray();
-                var got = actual.Float("ctc_logits");
-                Assert.Equal(want.Length, got.Length);
-                // Padded frames are don't-care (neither engine promises them): compare each utterance's valid frames.
-                for (var b = 0; b < frames.Length; b++)
-                    AssertClose(want.AsSpan((int)(b * t * v), (int)(frames[b] * v)).ToArray(), got.AsSpan((int)(b * t * v), (int)(frames[b] * v)).ToArray(), $"ctc_logits[{b}]");
-            }
+                AssertValidFramesClose(ctc, expected.FrameLengths.data<long>().ToArray(), actual.Float("ctc_logits"), "ctc_logits");
             expected.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Per-frame outputs [B, T, V] agree on each utterance's valid frames; padded frames are don't-care (neither engine
+    /// promises them).
+    /// </summary>
+    private static void AssertValidFramesClose(Tensor expected, long[] frames, float[] actual, string what)
+    {
+        var (t, v) = (expected.shape[1], expected.shape[2]);
+        var want = expected.data<float>().ToArray();
+        Assert.Equal(want.Length, actual.Length);
+        for (var b = 0; b < frames.Length; b++)
+            AssertClose(want.AsSpan((int)(b * t * v), (int)(frames[b] * v)).ToArray(), actual.AsSpan((int)(b * t * v), (int)(frames[b] * v)).ToArray(), $"{what}[{b}]");
+    }
+
+    /// <summary>
+    /// An export without emotion output (a recogniser's CTC logits, a backbone's last hidden state) gives, through ONNX
+    /// Runtime, the TorchSharp model's per-frame output on valid frames and its frame lengths, alone and in one padded batch.
+    /// </summary>
+    private static void AssertFramesParity(Wav2Vec2Model backbone, Func<Tensor, Tensor, Tensor> forward, string onnxPath, string output, List<float[]> waves)
+    {
+        using var session = OrtLog.Open(onnxPath, out _);
+        foreach (var batchWaves in waves.Select(w => new List<float[]> { w }).Append(waves))
+        {
+            using var scope = NewDisposeScope();
+            using var batch = WaveformBatch.Create(batchWaves, backbone.Preprocessing);
+            using var _ = no_grad();
+            var expected = forward(batch.Waveforms, batch.Lengths);
+            var frames = batch.Lengths.data<long>().ToArray().Select(backbone.Config.OutputLength).ToArray();
+            using var actual = OnnxRun.Run(session, batch.Waveforms.data<float>().ToArray(), batch.Lengths.data<long>().ToArray(), batchWaves.Count);
+            Assert.Equal(frames, actual.Long("frame_lengths"));
+            Assert.Equal(expected.shape, actual.Shape(output));
+            AssertValidFramesClose(expected, frames, actual.Float(output), output);
         }
     }
 

@@ -23,6 +23,10 @@ public sealed class ModelCheckTests : IDisposable
         { "wavlm/tiny-wavlm-seqcls", true },
         { "sermtl:wav2vec2/tiny-layer", false },
         { "sermtl:wav2vec2/tiny-layer", true },
+        { "wav2vec2/tiny-hubert-ctc", false },        // a speech recogniser: CTC logits only
+        { "wavlm/tiny-wavlm-ctc", true },
+        { "wav2vec2/tiny-odd-layer", false },         // a bare backbone: the last hidden state
+        { "wav2vec2/tiny-group", true },
     };
 
     [Theory]

@@ -115,6 +115,34 @@ public sealed class OnnxRecognizerTests : IDisposable
         Assert.Throws<FileNotFoundException>(() => OnnxEmotionRecognizer.Load(Path.Combine(_dir, "missing.onnx")));
     }
 
+    [Theory]
+    [InlineData("wav2vec2/tiny-hubert-ctc", "transcription")]
+    [InlineData("wav2vec2/tiny-group", "features")]
+    public void Load_ExportWithoutEmotionOutput_IsRefusedNamingWhatItIs(string fixture, string task)
+    {
+        var path = Path.Combine(_dir, "no-emotion.onnx");
+        OnnxExporter.Export(Path.Combine(TestPaths.Fixtures, fixture), path);
+        var e = Assert.Throws<InvalidDataException>(() => OnnxEmotionRecognizer.Load(path));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains($"exported as a {task} model", e.Message, StringComparison.Ordinal);
+        Assert.Contains("no emotion output", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_OnCudaWithTheCpuPackage_SaysWhichPackageCudaNeeds_AndAMisspeltDeviceIsAnArgumentError()
+    {
+        var path = Path.Combine(_dir, "model.onnx");
+        OnnxExporter.Export(_saved.Directory, path);
+        // These tests reference Microsoft.ML.OnnxRuntime, whose native library has no CUDA provider.
+        var e = Assert.Throws<InvalidOperationException>(() => OnnxEmotionRecognizer.Load(path, new OnnxRecognizerOptions { Device = "cuda:1" }));
+        Assert.Contains("device 'cuda:1'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", e.Message, StringComparison.Ordinal);
+        var bad = Assert.Throws<ArgumentException>(() => OnnxEmotionRecognizer.Load(path, new OnnxRecognizerOptions { Device = "gpu" }));
+        Assert.Contains("\"gpu\"", bad.Message, StringComparison.Ordinal);
+        using var cpu = OnnxEmotionRecognizer.Load(path, new OnnxRecognizerOptions { Device = "cpu" });
+        Assert.Equal(SavedModelFixture.Labels, cpu.Labels);
+    }
+
     [Fact]
     public void Predict_AfterDispose_IsRefused()
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SerMtl.Data.Audio;
+using SerMtl.Data.Text;
 using SerMtl.Modeling;
 using SerMtl.Runtime;
 using SerMtl.Text;
@@ -93,17 +94,22 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
     }
 
     /// <summary>What the recognizer base needs of the model: labels, vocabulary, preprocessing, geometry.</summary>
-    internal static RecognizerModelInfo ModelInfoOf(RecognizerModel model) => new()
+    internal static RecognizerModelInfo ModelInfoOf(RecognizerModel model) =>
+        ModelInfoOf(model.Backbone, model.Architecture, model.IsRegression ? ModelTask.Regression : ModelTask.Classification, model.Labels, model.Vocabulary);
+
+    /// <summary>The description of a model on <paramref name="backbone"/> (also of a transcriber or a bare backbone, for an exporter).</summary>
+    internal static RecognizerModelInfo ModelInfoOf(Wav2Vec2Model backbone, string architecture, ModelTask task, IReadOnlyList<string> labels,
+        CharacterVocabulary? vocabulary) => new()
     {
-        Architecture = model.Architecture,
-        Labels = model.Labels,
-        IsRegression = model.IsRegression,
-        Vocabulary = model.Vocabulary,
-        SampleRate = model.Backbone.Preprocessing.SamplingRate,
-        Normalize = model.Backbone.Preprocessing.DoNormalize,
-        PaddingValue = model.Backbone.Preprocessing.PaddingValue,
-        ReceptiveField = model.Backbone.Config.ReceptiveField,
-        SamplesPerFrame = model.Backbone.Config.SamplesPerFrame,
+        Architecture = architecture,
+        Labels = labels,
+        Task = task,
+        Vocabulary = vocabulary,
+        SampleRate = backbone.Preprocessing.SamplingRate,
+        Normalize = backbone.Preprocessing.DoNormalize,
+        PaddingValue = backbone.Preprocessing.PaddingValue,
+        ReceptiveField = backbone.Config.ReceptiveField,
+        SamplesPerFrame = backbone.Config.SamplesPerFrame,
     };
 
     /// <summary>

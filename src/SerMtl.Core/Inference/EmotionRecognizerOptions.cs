@@ -25,10 +25,7 @@ public sealed record EmotionRecognizerOptions
     public string? Device { get; init; }
 
     /// <summary>Whether <paramref name="text"/> names a device as <see cref="Device"/> takes it: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
-    public static bool IsDeviceName(string? text) =>
-        text is "cpu" or "cuda"
-        || (text is not null && text.StartsWith("cuda:", StringComparison.Ordinal)
-            && int.TryParse(text.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _));
+    public static bool IsDeviceName(string? text) => text is not null && EmotionRecognizerBase.TryParseDevice(text, out _);
 
     /// <summary>
     /// Recordings longer than this many seconds are split into windows of this length, spread evenly over the

@@ -82,6 +82,25 @@ internal abstract class RecognizerModel : IDisposable
     {
         var directory = ModelLocator.Resolve(directoryOrHubId);
         var configPath = Path.Combine(directory, "config.json");
+        var architectures = ForeignArchitectures(directory);
+        if (architectures.Any(Wav2Vec2ForSequenceClassification.Architectures.Contains))
+            return new SequenceClassifier(Wav2Vec2ForSequenceClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
+        if (architectures.Any(Wav2Vec2ForSpeechClassification.Architectures.Contains))
+            return new SpeechClassifier(Wav2Vec2ForSpeechClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
+        if (architectures.FirstOrDefault(Wav2Vec2ForCtc.Architectures.Contains) is { } recogniser)
+            throw new InvalidDataException(
+                $"{configPath}: {recogniser} is a speech recogniser without an emotion head; transcribe with Wav2Vec2ForCtc, "
+                + "or fine-tune it for emotions (SerMtlModel.FromPretrained, sermtl train --backbone), which keeps its CTC head and tokenizer");
+        return new SerMtlHeads(SerMtlModel.Load(directory, device));
+    }
+
+    /// <summary>
+    /// The <c>architectures</c> a local model directory's config.json lists, or none when the file is missing,
+    /// malformed (the loader names the problem) or a SerMtl model's (its <c>sermtl</c> section decides).
+    /// </summary>
+    internal static IReadOnlyList<string> ForeignArchitectures(string directory)
+    {
+        var configPath = Path.Combine(directory, "config.json");
         JsonObject? config = null;
         try
         {
@@ -89,20 +108,10 @@ internal abstract class RecognizerModel : IDisposable
         }
         catch (System.Text.Json.JsonException)
         {
-            config = null; // SerMtlModel.Load names the problem
+            config = null;
         }
-        var architectures = (config?["architectures"] as JsonArray)?.Select(a => a?.ToString()).ToList() ?? [];
-        if (config?[SerMtlModel.ConfigSection] is null && architectures.Any(Wav2Vec2ForSequenceClassification.Architectures.Contains))
-            return new SequenceClassifier(Wav2Vec2ForSequenceClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
-        if (config?[SerMtlModel.ConfigSection] is null && architectures.Any(Wav2Vec2ForSpeechClassification.Architectures.Contains))
-        {
-            return new SpeechClassifier(Wav2Vec2ForSpeechClassification.FromPretrained(directory, new Wav2Vec2LoadOptions { Device = device }));
-        }
-        if (config?[SerMtlModel.ConfigSection] is null && architectures.FirstOrDefault(Wav2Vec2ForCtc.Architectures.Contains) is { } recogniser)
-            throw new InvalidDataException(
-                $"{configPath}: {recogniser} is a speech recogniser without an emotion head; transcribe with Wav2Vec2ForCtc, "
-                + "or fine-tune it for emotions (SerMtlModel.FromPretrained, sermtl train --backbone), which keeps its CTC head and tokenizer");
-        return new SerMtlHeads(SerMtlModel.Load(directory, device));
+        if (config is null || config[SerMtlModel.ConfigSection] is not null) return [];
+        return (config["architectures"] as JsonArray)?.Select(a => a?.ToString() ?? "").ToList() ?? [];
     }
 
     private sealed class SerMtlHeads(SerMtlModel model) : RecognizerModel

@@ -39,11 +39,13 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     /// <param name="maxWindowSeconds">Longest stretch run at once; longer recordings are windowed. Null runs every recording whole.</param>
     /// <param name="batchSize">Recordings (or windows) per padded forward pass.</param>
     /// <param name="queueCapacity">Asynchronous requests admitted at once (running or waiting); one more is refused with <see cref="RecognizerOverloadedException"/>.</param>
-    /// <exception cref="ArgumentException">A setting is out of range, or the window is shorter than the model's receptive field (parameter name <c>options</c>).</exception>
+    /// <exception cref="ArgumentException">A setting is out of range, or the window is shorter than the model's receptive field (parameter name <c>options</c>); or <paramref name="info"/> describes a model without emotion output (a speech recogniser or a bare backbone).</exception>
     protected EmotionRecognizerBase(RecognizerModelInfo info, double? maxWindowSeconds, int batchSize, int queueCapacity = DefaultQueueCapacity)
     {
         ArgumentNullException.ThrowIfNull(info);
         info.Validate();
+        if (!info.HasEmotionOutput)
+            throw new ArgumentException($"a {info.Task} model ({info.Architecture}) has no emotion output; a recognizer runs classification and regression models", nameof(info));
         CheckSettings(maxWindowSeconds, batchSize, queueCapacity);
         _queueCapacity = queueCapacity;
         _engineTag = new("sermtl.engine", GetType().Name);
@@ -85,6 +87,28 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
 
     /// <summary>Asynchronous requests admitted and not yet finished.</summary>
     public int QueueDepth => Volatile.Read(ref _queued);
+
+    /// <summary>
+    /// Reads a device as every engine's options spell it: null or <c>cpu</c> (the CPU; <paramref name="cudaIndex"/>
+    /// null), <c>cuda</c> (device 0) or <c>cuda:N</c>. False for any other spelling.
+    /// </summary>
+    public static bool TryParseDevice(string? text, out int? cudaIndex)
+    {
+        cudaIndex = null;
+        if (text is null or "cpu") return true;
+        if (text == "cuda")
+        {
+            cudaIndex = 0;
+            return true;
+        }
+        if (text.StartsWith("cuda:", StringComparison.Ordinal)
+            && int.TryParse(text.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+        {
+            cudaIndex = index;
+            return true;
+        }
+        return false;
+    }
 
     /// <summary>
     /// Checks the settings every engine takes, as the constructor does; an engine calls it before loading its model so

@@ -4,6 +4,22 @@ using SerMtl.Data.Text;
 
 namespace SerMtl.Inference;
 
+/// <summary>What an exported model's outputs are.</summary>
+public enum ModelTask
+{
+    /// <summary>Class logits over <see cref="RecognizerModelInfo.Labels"/> (output <c>logits</c>), and CTC logits when the model has a CTC head.</summary>
+    Classification,
+
+    /// <summary>Scores, one per <see cref="RecognizerModelInfo.Labels"/> entry (e.g. arousal, dominance, valence; output <c>scores</c>).</summary>
+    Regression,
+
+    /// <summary>A speech recogniser (HF <c>*ForCTC</c>): CTC logits over <see cref="RecognizerModelInfo.Vocabulary"/> only, no labels.</summary>
+    Transcription,
+
+    /// <summary>A bare backbone: the last hidden state of every frame (output <c>last_hidden_state</c>), no labels.</summary>
+    Features,
+}
+
 /// <summary>
 /// What a recognizer needs to know of its model besides the forward pass: the output names, whether they are class
 /// logits or regression scores, the CTC vocabulary, the input preprocessing and the feature encoder's geometry. An
@@ -19,11 +35,17 @@ public sealed record RecognizerModelInfo
 
     private const int MaxJsonChars = 1 << 20;
 
-    /// <summary>Output names in order: emotion labels, or the dimensions of a regression model.</summary>
+    /// <summary>Output names in order: emotion labels, or the dimensions of a regression model; empty for a <see cref="ModelTask.Transcription"/> or <see cref="ModelTask.Features"/> model.</summary>
     public required IReadOnlyList<string> Labels { get; init; }
 
+    /// <summary>What the model's outputs are. Default <see cref="ModelTask.Classification"/>.</summary>
+    public ModelTask Task { get; init; } = ModelTask.Classification;
+
     /// <summary>True when the outputs are scores (e.g. arousal, dominance, valence), not class logits.</summary>
-    public bool IsRegression { get; init; }
+    public bool IsRegression => Task == ModelTask.Regression;
+
+    /// <summary>True for the models an emotion recognizer runs: <see cref="ModelTask.Classification"/> and <see cref="ModelTask.Regression"/>.</summary>
+    public bool HasEmotionOutput => Task is ModelTask.Classification or ModelTask.Regression;
 
     /// <summary>The CTC vocabulary of a model with a CTC head, else null (no transcript).</summary>
     public CharacterVocabulary? Vocabulary { get; init; }
@@ -49,7 +71,11 @@ public sealed record RecognizerModelInfo
     /// <summary>Checks the fields; throws <see cref="InvalidDataException"/> naming the first that is out of range.</summary>
     public void Validate()
     {
-        if (Labels is null || Labels.Count == 0) throw new InvalidDataException("model info: no labels");
+        if (!Enum.IsDefined(Task)) throw new InvalidDataException($"model info: unknown task {(int)Task}");
+        if (Labels is null) throw new InvalidDataException("model info: no labels");
+        if (HasEmotionOutput && Labels.Count == 0) throw new InvalidDataException("model info: no labels");
+        if (!HasEmotionOutput && Labels.Count > 0) throw new InvalidDataException($"model info: a {TaskName(Task)} model has no labels, got {Labels.Count}");
+        if (Task == ModelTask.Transcription && Vocabulary is null) throw new InvalidDataException("model info: a transcription model needs its vocabulary");
         if (Labels.Any(string.IsNullOrEmpty)) throw new InvalidDataException("model info: a label is empty");
         if (Labels.Distinct(StringComparer.Ordinal).Count() != Labels.Count) throw new InvalidDataException($"model info: labels repeat ({string.Join(", ", Labels)})");
         if (SampleRate <= 0) throw new InvalidDataException($"model info: sample rate must be positive, got {SampleRate}");
@@ -67,7 +93,7 @@ public sealed record RecognizerModelInfo
             ["format_version"] = FormatVersion,
             ["architecture"] = Architecture,
             ["labels"] = new JsonArray(Labels.Select(l => (JsonNode?)l).ToArray()),
-            ["task"] = IsRegression ? "regression" : "classification",
+            ["task"] = TaskName(Task),
             ["sampling_rate"] = SampleRate,
             ["do_normalize"] = Normalize,
             ["padding_value"] = PaddingValue,
@@ -109,9 +135,9 @@ public sealed record RecognizerModelInfo
             var version = Required(root, "format_version", source).GetValue<int>();
             if (version != FormatVersion)
                 throw new InvalidDataException($"{source}: model description format {version}; this SerMtl reads format {FormatVersion} (export the model again with this version)");
-            var task = Required(root, "task", source).GetValue<string>();
-            if (task is not ("classification" or "regression"))
-                throw new InvalidDataException($"{source}: task '{task}' is neither classification nor regression");
+            var taskName = Required(root, "task", source).GetValue<string>();
+            var task = Enum.GetValues<ModelTask>().Cast<ModelTask?>().FirstOrDefault(t => TaskName(t!.Value) == taskName)
+                ?? throw new InvalidDataException($"{source}: task '{taskName}' is none of {string.Join(", ", Enum.GetValues<ModelTask>().Select(TaskName))}");
             CharacterVocabulary? vocabulary = null;
             if (root["vocabulary"] is JsonObject v)
             {
@@ -132,7 +158,7 @@ public sealed record RecognizerModelInfo
                 Architecture = root["architecture"]?.GetValue<string>() ?? "",
                 Labels = (Required(root, "labels", source) as JsonArray ?? throw new InvalidDataException($"{source}: labels is not an array"))
                     .Select(l => l?.GetValue<string>() ?? throw new InvalidDataException($"{source}: a label is null")).ToArray(),
-                IsRegression = task == "regression",
+                Task = task,
                 Vocabulary = vocabulary,
                 SampleRate = Required(root, "sampling_rate", source).GetValue<int>(),
                 Normalize = Required(root, "do_normalize", source).GetValue<bool>(),
@@ -155,6 +181,9 @@ public sealed record RecognizerModelInfo
             throw new InvalidDataException($"{source}: a field of the model description has the wrong type ({e.Message})", e);
         }
     }
+
+    /// <summary>The task's name in the JSON: classification, regression, transcription, features.</summary>
+    private static string TaskName(ModelTask task) => task.ToString().ToLowerInvariant();
 
     private static JsonNode Required(JsonObject json, string field, string source) =>
         json[field] ?? throw new InvalidDataException($"{source}: the model description has no '{field}'");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SerMtl.Inference;
 using SerMtl.Onnx;
 
 namespace SerMtl.Cli.Commands;
@@ -20,7 +21,9 @@ internal sealed class ExportCommand : SermtlCommand
             as one ONNX file: inputs waveforms [batch, samples] and lengths [batch], outputs logits (or scores),
             ctc_logits where the model has a CTC head, and frame_lengths; labels, vocabulary and preprocessing in its
             metadata. 'sermtl predict --model FILE.onnx' and OnnxEmotionRecognizer (SerMtl.OnnxRuntime) run it without
-            libtorch.
+            libtorch. A speech recogniser (*ForCTC) exports as ctc_logits and frame_lengths, a bare backbone
+            (Wav2Vec2Model, HubertModel, WavLMModel, Wav2Vec2ForPreTraining) as last_hidden_state and frame_lengths:
+            files for ONNX Runtime sessions of your own (they have no emotion output for 'predict').
 
             Examples:
               sermtl export --model out/demo/model --onnx out/demo/model.onnx
@@ -42,7 +45,14 @@ internal sealed class ExportCommand : SermtlCommand
         if (Directory.Exists(path)) throw new UsageException($"--onnx {path} is a directory; give the file to write");
         var result = OnnxExporter.Export(model, path, new OnnxExportOptions { Int8 = parse.GetValue(_int8) });
         _out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {result.Path} ({result.Bytes / 1e6:0.0} MB, {(parse.GetValue(_int8) ? "int8" : "float32")}): {result.Model.Architecture}, outputs {string.Join(", ", result.Outputs)}; labels {string.Join(", ", result.Model.Labels)}"));
+            $"wrote {result.Path} ({result.Bytes / 1e6:0.0} MB, {(parse.GetValue(_int8) ? "int8" : "float32")}): {result.Model.Architecture}, outputs {string.Join(", ", result.Outputs)}; {What(result.Model)}"));
         return ExitCodes.Success;
     }
+
+    private static string What(RecognizerModelInfo model) => model.Task switch
+    {
+        ModelTask.Transcription => $"a speech recogniser over {model.Vocabulary!.Count} tokens (no emotion output)",
+        ModelTask.Features => "a backbone's frame features (no emotion output)",
+        _ => $"labels {string.Join(", ", model.Labels)}",
+    };
 }

@@ -70,16 +70,19 @@ internal sealed class PredictCommand : SermtlCommand
         UseExecute();
     }
 
-    /// <summary>An exported ONNX file, run by ONNX Runtime on the CPU (its precision is the file's: float32 or int8).</summary>
+    /// <summary>
+    /// An exported ONNX file, run by ONNX Runtime (its precision is the file's: float32 or int8). The tool ships ONNX
+    /// Runtime's CPU package, so --device cuda fails with the engine's explanation.
+    /// </summary>
     private OnnxEmotionRecognizer LoadOnnx(ParseResult parse, string path, string device, double windowSeconds, int batchSize, int? threads)
     {
-        if (device != "cpu") throw new UsageException($"--device {device}: ONNX models run on the CPU here (ONNX Runtime's CPU package)");
         if (parse.GetResult(_dtype) is { Implicit: false }) throw new UsageException("--dtype applies to TorchSharp models; an ONNX file keeps the precision it was exported with (sermtl export --int8)");
         return OnnxEmotionRecognizer.Load(path, new OnnxRecognizerOptions
         {
             MaxWindowSeconds = windowSeconds == 0 ? null : windowSeconds,
             BatchSize = batchSize,
             Threads = threads,
+            Device = device,
         });
     }
 
