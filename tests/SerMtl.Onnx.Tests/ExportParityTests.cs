@@ -106,6 +106,33 @@ public sealed class ExportParityTests : IDisposable
         }, path, "last_hidden_state", Waves(directory));
     }
 
+    /// <summary>
+    /// Feature encoders of other geometries than the fixtures' (all wav2vec2-base's 10/5, 3/2, 2/2): kernels that are
+    /// multiples of their stride and kernels with a remainder, strides of 1 and 3, few and many channels, conv bias,
+    /// layer norm and group norm with padded batches; against TorchSharp.
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { 10, 4, 5, 3, 1 }, new[] { 5, 2, 2, 3, 1 }, new[] { 32, 24, 40, 17, 32 }, false)]
+    [InlineData(new[] { 8, 6, 3, 2 }, new[] { 4, 3, 1, 2 }, new[] { 3, 48, 16, 20 }, true)]
+    public void ConvolutionGeometries_OnnxRuntimeMatchesTorchSharp(int[] kernels, int[] strides, int[] dims, bool layerNorm)
+    {
+        var config = Wav2Vec2Config.Base with
+        {
+            ConvKernel = kernels, ConvStride = strides, ConvDim = dims, ConvBias = layerNorm,
+            FeatExtractNorm = layerNorm ? FeatureNorm.Layer : FeatureNorm.Group, DoStableLayerNorm = layerNorm,
+            HiddenSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 64,
+            NumConvPosEmbeddings = 8, NumConvPosEmbeddingGroups = 2, LayerDrop = 0,
+        };
+        torch.manual_seed(11);
+        using var model = SerMtlModel.CreateFromScratch(config, new SerMtlModelOptions { Labels = EmotionLabels });
+        model.eval();
+        var path = Path.Combine(_dir, "geometry.onnx");
+        OnnxExporter.Export(model, path);
+        var waves = new[] { 4000, 3217, 2001 }.Select((n, i) =>
+            Enumerable.Range(0, n).Select(t => MathF.Sin(t * (0.01f + 0.007f * i)) + 0.3f * MathF.Sin(t * 0.37f)).ToArray()).ToList();
+        AssertParity(RecognizerModel.Wrap(model), path, waves, "logits");
+    }
+
     [Fact]
     public void Export_WritesTheModelDescriptionIntoTheMetadata()
     {
