@@ -37,6 +37,9 @@ public sealed class EmotionRecognizerServiceOptions
     /// <summary>Asynchronous requests admitted at once; one more is refused with <see cref="RecognizerOverloadedException"/>. Default 32.</summary>
     public int QueueCapacity { get; set; } = EmotionRecognizerBase.DefaultQueueCapacity;
 
+    /// <summary>ONNX only: false drops ONNX Runtime's prepacked copy of the weights (~20 % less peak memory for a float32 model, ~5 % more time). Default true.</summary>
+    public bool PrepackWeights { get; set; } = true;
+
     /// <summary>Load the model and run one prediction when the host starts, so the first request does not pay for it. Default true.</summary>
     public bool WarmUp { get; set; } = true;
 
@@ -55,6 +58,7 @@ public sealed class EmotionRecognizerServiceOptions
         if (!EmotionRecognizerOptions.IsDeviceName(Device))
             Problem(nameof(Device), $"must be cpu, cuda or cuda:N, got '{Device}'");
         if (DType is not ("float32" or "bfloat16")) Problem(nameof(DType), $"must be float32 or bfloat16, got '{DType}'");
+        if (ResolvedEngine == "torch" && !PrepackWeights) Problem(nameof(PrepackWeights), "applies to the ONNX engine (ONNX Runtime's prepacked weights)");
         if (ResolvedEngine == "onnx" && DType != "float32") Problem(nameof(DType), "applies to the TorchSharp engine; an ONNX file keeps the precision it was exported with");
         if (!(double.IsFinite(MaxWindowSeconds) && MaxWindowSeconds >= 0)) Problem(nameof(MaxWindowSeconds), $"must be 0 (never split) or a positive number of seconds, got {MaxWindowSeconds}");
         if (BatchSize < 1) Problem(nameof(BatchSize), $"must be at least 1, got {BatchSize}");

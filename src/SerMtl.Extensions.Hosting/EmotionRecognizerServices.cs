@@ -33,6 +33,7 @@ internal sealed class EmotionRecognizerHolder(IOptions<EmotionRecognizerServiceO
             ? OnnxEmotionRecognizer.Load(o.Model, new OnnxRecognizerOptions
             {
                 Device = o.Device, MaxWindowSeconds = window, BatchSize = o.BatchSize, Threads = o.Threads, QueueCapacity = o.QueueCapacity,
+                PrepackWeights = o.PrepackWeights,
             })
             : EmotionRecognizer.Load(o.Model, new EmotionRecognizerOptions
             {

@@ -32,6 +32,13 @@ public sealed record OnnxRecognizerOptions
     /// <see cref="OnnxEmotionRecognizer.Load"/> fails with a clear error saying which is missing.
     /// </summary>
     public string? Device { get; init; }
+
+    /// <summary>
+    /// Whether ONNX Runtime keeps a second, prepacked copy of the weight matrices for faster products (its default).
+    /// False saves that copy, for a base-size float32 model ~140 MB of a ~720 MB peak (measured: 724 → 580 MB), at
+    /// ~5 % more time per forward. Default true.
+    /// </summary>
+    public bool PrepackWeights { get; init; } = true;
 }
 
 /// <summary>
@@ -87,6 +94,7 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
 
         using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (options.Threads is int threads) sessionOptions.IntraOpNumThreads = threads;
+        if (!options.PrepackWeights) sessionOptions.AddSessionConfigEntry("session.disable_prepacking", "1");
         if (cuda is int device)
         {
             try

@@ -76,6 +76,9 @@ public sealed class HostingTests : IDisposable
         using var host = Build(new() { ["Model"] = _onnx, ["DType"] = "bfloat16" });
         var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         Assert.Contains(e.Failures, f => f.StartsWith("EmotionRecognizer:DType", StringComparison.Ordinal));
+        using var torchHost = Build(new() { ["Model"] = _onnx, ["Engine"] = "torch", ["PrepackWeights"] = "false" });
+        e = await Assert.ThrowsAsync<OptionsValidationException>(() => torchHost.StartAsync());
+        Assert.Contains(e.Failures, f => f.StartsWith("EmotionRecognizer:PrepackWeights applies to the ONNX engine", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -47,12 +47,15 @@ public sealed class OnnxRecognizerTests : IDisposable
         Assert.Equal(torch.IsRegression, ort.IsRegression);
         Assert.Equal(torch.MinimumSamples, ort.MinimumSamples);
 
+        using var unpacked = OnnxEmotionRecognizer.Load(onnx, new OnnxRecognizerOptions { MaxWindowSeconds = 0.3, BatchSize = 3, PrepackWeights = false });
+
         var expected = torch.PredictBatch(files);
         var batched = ort.PredictBatch(files);
+        var batchedUnpacked = unpacked.PredictBatch(files);
         for (var i = 0; i < files.Count; i++)
         {
             var alone = ort.Predict(files[i]);
-            foreach (var actual in new[] { alone, batched[i] })
+            foreach (var actual in new[] { alone, batched[i], batchedUnpacked[i] })
             {
                 AssertSame(expected[i], actual);
                 Assert.Equal(expected[i].Windows.Count, actual.Windows.Count);
