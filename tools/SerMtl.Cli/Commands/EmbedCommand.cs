@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using SerMtl.Data.Audio;
 using SerMtl.Modeling;
 
@@ -12,6 +13,7 @@ internal sealed class EmbedCommand : SermtlCommand
     private readonly Option<string> _model = CliOption.Required("--model", "DIR|ID", "the wav2vec 2.0 model: " + ModelArgs.DirOrHubId);
     private readonly Option<string> _outDir = CliOption.Required("--out", "DIR", "output directory (created if missing)");
     private readonly Option<int> _batchSize = CliOption.Int("--batch-size", "utterances per padded batch; the outputs do not depend on it", 8, 1, 4096);
+    private readonly Option<string?> _timing = RunTiming.Option();
     private readonly Argument<string[]> _wavs = CliOption.Operands("WAV", "16 kHz PCM WAV files");
 
     public EmbedCommand(TextWriter? output = null, TextWriter? errors = null)
@@ -31,6 +33,7 @@ internal sealed class EmbedCommand : SermtlCommand
         Add(_model);
         Add(_outDir);
         Add(_batchSize);
+        Add(_timing);
         Add(_wavs);
         UseExecute();
     }
@@ -52,9 +55,15 @@ internal sealed class EmbedCommand : SermtlCommand
                 throw new UsageException($"'{first}' and '{wav}' would both be written to {Path.Combine(outDir, name)}; rename one");
             outputs[name] = wav;
         }
+        var timingPath = parse.GetValue(_timing);
+        var loadClock = Stopwatch.StartNew();
         using var model = Wav2Vec2Model.FromPretrained(ModelArgs.Resolve(modelDir, null, cancellationToken));
         model.eval();
+        var loadSeconds = loadClock.Elapsed.TotalSeconds;
         Directory.CreateDirectory(outDir);
+        var runClock = Stopwatch.StartNew();
+        var perFileMs = new List<double>();
+        var audioSeconds = 0.0;
 
         // Read and run one batch of files at a time so memory stays bounded however many files are given. A file that
         // cannot be embedded is reported on stderr and the others are still written, as predict does; exit code 1 then.
@@ -62,6 +71,7 @@ internal sealed class EmbedCommand : SermtlCommand
         foreach (var chunk in wavs.Chunk(batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var chunkStart = runClock.Elapsed;
             var good = new List<(string Wav, float[] Samples)>();
             foreach (var wav in chunk)
             {
@@ -83,6 +93,7 @@ internal sealed class EmbedCommand : SermtlCommand
                 }
             }
             if (good.Count == 0) continue;
+            audioSeconds += good.Sum(g => g.Samples.Length) / (double)model.Preprocessing.SamplingRate;
             var states = model.Embed(good.Select(g => g.Samples).ToList(), batchSize);
             try
             {
@@ -98,7 +109,10 @@ internal sealed class EmbedCommand : SermtlCommand
             {
                 foreach (var s in states) s.Dispose();
             }
+            perFileMs.AddRange(Enumerable.Repeat((runClock.Elapsed - chunkStart).TotalMilliseconds / good.Count, good.Count));
         }
+        if (timingPath is not null)
+            RunTiming.Write(_err, "embed", timingPath, loadSeconds, runClock.Elapsed.TotalSeconds, perFileMs, audioSeconds, batchSize);
         return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
     }
 
