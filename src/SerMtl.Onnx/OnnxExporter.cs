@@ -100,7 +100,7 @@ public static class OnnxExporter
     /// <summary>
     /// Exports a speech recogniser (<see cref="ModelTask.Transcription"/>): outputs <c>ctc_logits</c> [batch, frames,
     /// vocabulary] and <c>frame_lengths</c>; the vocabulary is in the metadata. It has no emotion output, so
-    /// <c>OnnxEmotionRecognizer</c> refuses it; run it with an ONNX Runtime session.
+    /// <c>OnnxEmotionRecognizer</c> refuses it; <c>OnnxSpeechEncoder.Transcribe</c> runs it.
     /// </summary>
     public static OnnxExportResult Export(Wav2Vec2ForCtc model, string outputPath, OnnxExportOptions? options = null)
     {
@@ -111,7 +111,8 @@ public static class OnnxExporter
 
     /// <summary>
     /// Exports a bare backbone (<see cref="ModelTask.Features"/>): outputs <c>last_hidden_state</c> [batch, frames,
-    /// hidden] (frames past an utterance's <c>frame_lengths</c> are padding) and <c>frame_lengths</c>.
+    /// hidden] (frames past an utterance's <c>frame_lengths</c> are padding) and <c>frame_lengths</c>;
+    /// <c>OnnxSpeechEncoder.Embed</c> runs it.
     /// </summary>
     public static OnnxExportResult Export(Wav2Vec2Model model, string outputPath, OnnxExportOptions? options = null)
     {

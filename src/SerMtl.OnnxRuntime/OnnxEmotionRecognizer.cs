@@ -85,68 +85,20 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
         ArgumentNullException.ThrowIfNull(onnxPath);
         options ??= new OnnxRecognizerOptions();
         CheckSettings(options.MaxWindowSeconds, options.BatchSize, options.QueueCapacity);
-        if (options.Threads is < 1)
-            throw new ArgumentException($"Threads must be at least 1 when set, got {options.Threads}", nameof(options));
-        if (!TryParseDevice(options.Device, out var cuda))
-            throw new ArgumentException($"Device must be \"cpu\", \"cuda\" or \"cuda:N\" (or null for the CPU), got \"{options.Device}\"", nameof(options));
-        if (!File.Exists(onnxPath))
-            throw new FileNotFoundException($"{onnxPath}: model file not found", onnxPath);
-
-        using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (options.Threads is int threads) sessionOptions.IntraOpNumThreads = threads;
-        if (!options.PrepackWeights) sessionOptions.AddSessionConfigEntry("session.disable_prepacking", "1");
-        if (cuda is int device)
-        {
-            try
-            {
-                sessionOptions.AppendExecutionProvider_CUDA(device);
-            }
-            catch (EntryPointNotFoundException e)
-            {
-                throw new InvalidOperationException(
-                    $"device '{options.Device}' was requested but the ONNX Runtime library loaded is the CPU build: the app needs "
-                    + "Microsoft.ML.OnnxRuntime.Gpu (or .Gpu.Linux / .Gpu.Windows) and Microsoft.ML.OnnxRuntime with ExcludeAssets=\"native\"; or use the CPU", e);
-            }
-            catch (OnnxRuntimeException e)
-            {
-                throw new InvalidOperationException(
-                    $"device '{options.Device}' was requested but ONNX Runtime's CUDA provider cannot be loaded ({e.Message.Trim()}): it needs the CUDA "
-                    + "and cuDNN libraries its ONNX Runtime release was built for (1.32 loads libcublasLt.so.13, CUDA 13), an NVIDIA GPU and driver; or use the CPU", e);
-            }
-        }
-        InferenceSession session;
+        var (session, info, quantized) = OnnxModelFile.Open(onnxPath, options);
         try
         {
-            session = new InferenceSession(onnxPath, sessionOptions);
-        }
-        catch (OnnxRuntimeException e) when (cuda is not null && e.Message.Contains("CUDA", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"device '{options.Device}': ONNX Runtime's CUDA provider failed for {onnxPath} ({e.Message.Trim()})", e);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"{onnxPath}: ONNX Runtime cannot load it ({e.Message})", e);
-        }
-        try
-        {
-            var metadata = session.ModelMetadata.CustomMetadataMap;
-            if (!metadata.TryGetValue(RecognizerModelInfo.MetadataKey, out var json))
-                throw new InvalidDataException($"{onnxPath}: not a SerMtl export (no '{RecognizerModelInfo.MetadataKey}' metadata with the labels and preprocessing); export the model with 'sermtl export --onnx'");
-            var info = RecognizerModelInfo.FromJson(json, onnxPath);
             if (!info.HasEmotionOutput)
                 throw new InvalidDataException(
                     $"{onnxPath}: {info.Architecture} is exported as a {info.Task.ToString().ToLowerInvariant()} model (outputs {string.Join(", ", session.OutputNames)}) "
-                    + "with no emotion output; a recognizer runs emotion classifiers and regressors. Run it with an ONNX Runtime InferenceSession "
-                    + "(inputs waveforms [batch, samples] and lengths [batch], preprocessed as its metadata says)");
+                    + "with no emotion output; a recognizer runs emotion classifiers and regressors. Run it with OnnxSpeechEncoder "
+                    + (info.Task == ModelTask.Features ? "(Embed)" : "(Transcribe)"));
             var logitsName = info.IsRegression ? "scores" : "logits";
             CheckSignature(session, onnxPath, logitsName, info);
             var hasCtc = session.OutputMetadata.ContainsKey("ctc_logits");
             if (hasCtc && info.Vocabulary is null)
                 throw new InvalidDataException($"{onnxPath}: the model has CTC logits but its description has no vocabulary");
-            return new OnnxEmotionRecognizer(session, info, logitsName, hasCtc, options)
-            {
-                IsQuantized = metadata.TryGetValue("sermtl.precision", out var precision) && precision == "int8",
-            };
+            return new OnnxEmotionRecognizer(session, info, logitsName, hasCtc, options) { IsQuantized = quantized };
         }
         catch
         {
@@ -183,15 +135,7 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
                 if (_hasCtc)
                 {
                     var ctc = outputs[2].GetTensorDataAsSpan<float>().Slice(b * frames * vocabulary, frames * vocabulary);
-                    ids = new long[frameLengths[b]];
-                    for (var t = 0; t < ids.Length; t++)
-                    {
-                        var row = ctc.Slice(t * vocabulary, vocabulary);
-                        var best = 0;
-                        for (var v = 1; v < row.Length; v++)
-                            if (row[v] > row[best]) best = v;
-                        ids[t] = best;
-                    }
+                    ids = OnnxModelFile.BestTokens(ctc, (int)frameLengths[b], vocabulary);
                 }
                 results[b] = new BatchOutput(values.Slice(b * classes, classes).ToArray(), ids);
             }

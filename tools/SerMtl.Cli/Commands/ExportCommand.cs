@@ -23,7 +23,7 @@ internal sealed class ExportCommand : SermtlCommand
             metadata. 'sermtl predict --model FILE.onnx' and OnnxEmotionRecognizer (SerMtl.OnnxRuntime) run it without
             libtorch. A speech recogniser (*ForCTC) exports as ctc_logits and frame_lengths, a bare backbone
             (Wav2Vec2Model, HubertModel, WavLMModel, Wav2Vec2ForPreTraining) as last_hidden_state and frame_lengths:
-            files for ONNX Runtime sessions of your own (they have no emotion output for 'predict').
+            OnnxSpeechEncoder (SerMtl.OnnxRuntime) runs those (Embed, Transcribe); they have no emotion output for 'predict'.
 
             Examples:
               sermtl export --model out/demo/model --onnx out/demo/model.onnx
