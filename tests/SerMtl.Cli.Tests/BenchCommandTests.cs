@@ -63,8 +63,9 @@ public class BenchCommandTests(ITestOutputHelper output)
         // The user's path: sermtl predict over 11 WAVs in a child process, its real-time factor that of its per-file time.
         Assert.Equal(11, root.GetProperty("predict_files").GetInt32());
         Assert.Equal(root.GetProperty("predict_per_file_ms").GetDouble() / 500, root.GetProperty("predict_real_time_factor").GetDouble(), 3);
-        Assert.Equal(root.GetProperty("predict_per_file_ms").GetDouble() / root.GetProperty("inference_ms").GetDouble(),
-            root.GetProperty("predict_vs_inference").GetDouble(), 2);
+        // The ratio is of the unrounded figures; the JSON's are rounded, so recomputing it agrees to ~1 %, not to a decimal place.
+        var ratio = root.GetProperty("predict_per_file_ms").GetDouble() / root.GetProperty("inference_ms").GetDouble();
+        Assert.Equal(ratio, root.GetProperty("predict_vs_inference").GetDouble(), ratio * 0.01 + 0.005);
         if (OperatingSystem.IsLinux()) Assert.Equal("BoundedReuse", root.GetProperty("predict_native_memory").GetString());
         // The peak covers every phase.
         Assert.True(root.GetProperty("peak_rss_mb").GetDouble() >= root.GetProperty("train_peak_rss_mb").GetDouble());

@@ -94,14 +94,16 @@ public sealed class PackageConsumerTests(ITestOutputHelper output) : IDisposable
 
         // 4b. The package's default native memory policy holds in the app without the app doing anything: after the
         // first file, 5 s clips reuse the memory the first one faulted in (page faults are the deterministic part of
-        // the time a clip takes). The control opts out (SERMTL_NATIVE_MEMORY=system) and faults on every clip.
+        // the time a clip takes; measured ~130 a clip). The control opts out (SERMTL_NATIVE_MEMORY=system) and is
+        // reported, not judged: glibc's own adaptive thresholds make it fault afresh on every clip in most runs
+        // (~20 000 faults a clip) and hardly at all in some (208 in one).
         var (timedModel, clips) = TimingModelAndClips();
         var timed = Timing(DotnetProcess.RunChecked(app, StepTimeout, "run", "--no-build", "--", modelDir, wav, timedModel, clips));
         Assert.Equal("BoundedReuse", timed.Policy);
         var optedOut = Timing(DotnetProcess.RunChecked(app, StepTimeout, [("SERMTL_NATIVE_MEMORY", "system")], "run", "--no-build", "--", modelDir, wav, timedModel, clips));
         Assert.Equal("System", optedOut.Policy);
         output.WriteLine($"per clip after the first, median: {timed.Milliseconds:0} ms, {timed.Faults:0} page faults (opted out: {optedOut.Milliseconds:0} ms, {optedOut.Faults:0})");
-        Assert.True(timed.Faults * 5 < optedOut.Faults, $"page faults per clip: {timed.Faults} with the default policy, {optedOut.Faults} opted out");
+        Assert.True(timed.Faults < 2_000, $"page faults per clip: {timed.Faults} with the default policy, {optedOut.Faults} opted out");
 
         // 5. The control: the same app with TorchSharp's unpatched library, where this system needs the fix.
         var torchSharpVersion = typeof(Tensor).Assembly.GetName().Version!;

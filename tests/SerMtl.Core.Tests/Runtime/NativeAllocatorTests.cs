@@ -54,9 +54,10 @@ public class NativeAllocatorTests
         Assert.True(NativeAllocator.ReuseFreedMemory());
         Assert.Equal(NativeMemoryPolicy.BoundedReuse, NativeAllocator.Policy);
 
-        // 256 MB of 8 MB tensors, allocated, filled and freed three times: once the first round has grown the heap, the
-        // others reuse it (glibc's defaults map and fault every block in again: 65 536 faults a round). Start from
-        // nothing kept, whatever earlier tests left.
+        // 256 MB of 8 MB tensors (65 536 pages), allocated, filled and freed three times: once the first round has grown
+        // the heap, the others reuse it (glibc's defaults trim the freed heap and fault every page in again). How much
+        // the first rounds fault depends on what tests running beside this one left free and on where the second
+        // round's blocks land (81 878, 10 291, 0 in one run), so the last round is judged, against the pages it touches.
         NativeAllocator.GiveBackFreeMemory();
         var faults = new long[3];
         for (var round = 0; round < faults.Length; round++)
@@ -65,8 +66,7 @@ public class NativeAllocatorTests
             FillAndFree(32);
             faults[round] = MinorPageFaults() - before;
         }
-        Assert.True(faults[0] > 30_000, $"first round {faults[0]} faults");
-        Assert.True(faults[2] < faults[0] / 10, $"rounds: {string.Join(", ", faults)} faults");
+        Assert.True(faults[2] < 65_536 / 10, $"rounds: {string.Join(", ", faults)} faults");
 
         // Freed memory stays resident (for reuse) until given back; then the resident size drops by most of it.
         var retained = ResidentMegabytes();
