@@ -11,10 +11,7 @@ internal static class OnnxModelFile
     /// </summary>
     public static (InferenceSession Session, RecognizerModelInfo Info, bool Quantized) Open(string onnxPath, OnnxRecognizerOptions options)
     {
-        if (options.Threads is < 1)
-            throw new ArgumentException($"Threads must be at least 1 when set, got {options.Threads}", nameof(options));
-        if (!EmotionRecognizerBase.TryParseDevice(options.Device, out var cuda))
-            throw new ArgumentException($"Device must be \"cpu\", \"cuda\" or \"cuda:N\" (or null for the CPU), got \"{options.Device}\"", nameof(options));
+        var cuda = EmotionRecognizerBase.CheckEngineSettings(options.Threads, options.Device);
         if (!File.Exists(onnxPath))
             throw new FileNotFoundException($"{onnxPath}: model file not found", onnxPath);
 

@@ -70,11 +70,9 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
         ArgumentNullException.ThrowIfNull(modelDirectory);
         options ??= new EmotionRecognizerOptions();
         CheckSettings(options.MaxWindowSeconds, options.BatchSize, options.QueueCapacity);
-        if (options.Threads is < 1)
-            throw new ArgumentException($"Threads must be at least 1 when set, got {options.Threads}", nameof(options));
+        var device = CheckEngineSettings(options.Threads, options.Device) is null ? CPU : new Device(options.Device!);
         if (!Enum.IsDefined(options.DType))
             throw new ArgumentException($"unknown DType {options.DType}", nameof(options));
-        var device = ParseDevice(options.Device);
         CheckDevice(device);
         if (options.Threads is int threads) torch.set_num_threads(threads);
 
@@ -154,15 +152,6 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
         lock (_forwardLock) _model.Dispose();
     }
 
-    /// <summary>cpu (or null), cuda or cuda:N as a torch device.</summary>
-    /// <exception cref="ArgumentException">Any other spelling.</exception>
-    private static Device ParseDevice(string? text)
-    {
-        if (text is null || text == "cpu") return CPU;
-        if (EmotionRecognizerOptions.IsDeviceName(text)) return new Device(text);
-        throw new ArgumentException($"Device must be \"cpu\", \"cuda\" or \"cuda:N\" (or null for the CPU), got \"{text}\"", "options");
-    }
-
     private static void CheckDevice(Device device)
     {
         if (device.type != DeviceType.CUDA) return;
@@ -174,5 +163,4 @@ public sealed class EmotionRecognizer : EmotionRecognizerBase
         if (device.index >= count)
             throw new InvalidOperationException($"device '{device}' was requested but there {(count == 1 ? "is 1 CUDA device" : $"are {count} CUDA devices")} (indices from 0)");
     }
-
 }

@@ -111,6 +111,21 @@ public abstract class EmotionRecognizerBase : IEmotionRecognizer
     }
 
     /// <summary>
+    /// Checks the settings every engine's options have beside the base's (<see cref="CheckSettings"/>): threads at least
+    /// 1 when set, a device spelt as <see cref="TryParseDevice"/> reads it. Returns the CUDA device index, or null for
+    /// the CPU.
+    /// </summary>
+    /// <exception cref="ArgumentException">A setting is out of range or misspelt (parameter name <c>options</c>).</exception>
+    internal static int? CheckEngineSettings(int? threads, string? device)
+    {
+        if (threads is < 1)
+            throw new ArgumentException($"Threads must be at least 1 when set, got {threads}", "options");
+        if (!TryParseDevice(device, out var cuda))
+            throw new ArgumentException($"Device must be \"cpu\", \"cuda\" or \"cuda:N\" (or null for the CPU), got \"{device}\"", "options");
+        return cuda;
+    }
+
+    /// <summary>
     /// Checks the settings every engine takes, as the constructor does; an engine calls it before loading its model so
     /// that a bad setting fails before the expensive part.
     /// </summary>
