@@ -90,7 +90,7 @@ public sealed class OnnxEmotionRecognizer : EmotionRecognizerBase
         {
             if (!info.HasEmotionOutput)
                 throw new InvalidDataException(
-                    $"{onnxPath}: {info.Architecture} is exported as a {info.Task.ToString().ToLowerInvariant()} model (outputs {string.Join(", ", session.OutputNames)}) "
+                    $"{onnxPath}: {info.Architecture} is exported as a {RecognizerModelInfo.TaskName(info.Task)} model (outputs {string.Join(", ", session.OutputNames)}) "
                     + "with no emotion output; a recognizer runs emotion classifiers and regressors. Run it with OnnxSpeechEncoder "
                     + (info.Task == ModelTask.Features ? "(Embed)" : "(Transcribe)"));
             var logitsName = info.IsRegression ? "scores" : "logits";

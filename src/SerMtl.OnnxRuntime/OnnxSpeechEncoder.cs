@@ -49,7 +49,7 @@ public sealed class OnnxSpeechEncoder : IDisposable
                 throw new InvalidDataException($"{onnxPath}: {info.Architecture} is an emotion model; run it with OnnxEmotionRecognizer (which also transcribes where it has a CTC head)");
             var output = info.Task == ModelTask.Features ? "last_hidden_state" : "ctc_logits";
             if (!session.OutputMetadata.TryGetValue(output, out var meta) || meta.Dimensions.Length != 3 || !session.OutputMetadata.ContainsKey("frame_lengths"))
-                throw new InvalidDataException($"{onnxPath}: a {info.Task.ToString().ToLowerInvariant()} export needs outputs {output} [batch, frames, size] and frame_lengths; it has {string.Join(", ", session.OutputNames)}");
+                throw new InvalidDataException($"{onnxPath}: a {RecognizerModelInfo.TaskName(info.Task)} export needs outputs {output} [batch, frames, size] and frame_lengths; it has {string.Join(", ", session.OutputNames)}");
             return new OnnxSpeechEncoder(session, info, options.BatchSize);
         }
         catch

@@ -183,7 +183,7 @@ public sealed record RecognizerModelInfo
     }
 
     /// <summary>The task's name in the JSON: classification, regression, transcription, features.</summary>
-    private static string TaskName(ModelTask task) => task.ToString().ToLowerInvariant();
+    internal static string TaskName(ModelTask task) => task.ToString().ToLowerInvariant();
 
     private static JsonNode Required(JsonObject json, string field, string source) =>
         json[field] ?? throw new InvalidDataException($"{source}: the model description has no '{field}'");
