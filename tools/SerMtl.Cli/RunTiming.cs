@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SerMtl.Cli.Benchmarking;
@@ -6,20 +7,35 @@ using SerMtl.Runtime;
 
 namespace SerMtl.Cli;
 
-/// <summary><c>--timing FILE</c> of <c>predict</c> and <c>embed</c>: how long a user's process takes per file, as JSON and a summary line.</summary>
-internal static class RunTiming
+/// <summary>
+/// <c>--timing FILE</c> of <c>predict</c> and <c>embed</c>: how long a user's process takes per file. Created before the
+/// model loads; <see cref="ModelLoaded"/> ends the load and starts the run; each batch is recorded with
+/// <see cref="Batch"/>; <see cref="Write"/> writes the JSON and a summary line.
+/// </summary>
+internal sealed class RunTiming
 {
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<double> _perFileMs = [];
+    private TimeSpan _runStart;
+
     /// <summary>The option, as both commands take it.</summary>
     public static Option<string?> Option() => CliOption.Text("--timing", "FILE",
         "time the run as a user's process runs it: write model load time, per-file milliseconds (per batch, shared by its files), real-time factor and peak RSS to FILE as JSON, and a summary line to stderr");
 
-    /// <summary>
-    /// Writes what <c>--timing</c> reports: model load seconds, the run's seconds and per-file milliseconds (each file
-    /// of a batch gets its share), the median per file after the first batch (the first pays one-time costs), audio
-    /// seconds, real-time factor (run seconds / audio seconds), peak RSS and SerMtl's native memory policy.
-    /// </summary>
-    public static void Write(TextWriter err, string command, string path, double loadSeconds, double runSeconds, List<double> perFileMs, double audioSeconds, int batchSize)
+    /// <summary>Time since creation (a batch's start, for <see cref="Batch"/>).</summary>
+    public TimeSpan Now => _clock.Elapsed;
+
+    /// <summary>The model is loaded: what follows is the run.</summary>
+    public void ModelLoaded() => _runStart = _clock.Elapsed;
+
+    /// <summary>A batch of <paramref name="files"/> files that started at <paramref name="start"/> has ended: each gets its share of the time.</summary>
+    public void Batch(TimeSpan start, int files) =>
+        _perFileMs.AddRange(Enumerable.Repeat((_clock.Elapsed - start).TotalMilliseconds / files, files));
+
+    public void Write(TextWriter err, string command, string path, double audioSeconds, int batchSize)
     {
+        var (loadSeconds, runSeconds) = (_runStart.TotalSeconds, (_clock.Elapsed - _runStart).TotalSeconds);
+        var perFileMs = _perFileMs;
         var later = perFileMs.Skip(Math.Min(batchSize, perFileMs.Count - 1)).Order().ToArray();
         double? median = later.Length == 0 ? null : later.Length % 2 == 1 ? later[later.Length / 2] : (later[later.Length / 2 - 1] + later[later.Length / 2]) / 2;
         double? rtf = audioSeconds > 0 ? runSeconds / audioSeconds : null;
@@ -50,5 +66,4 @@ internal static class RunTiming
             $"median {(median is double md ? md.ToString("0", CultureInfo.InvariantCulture) : "-")} ms per file after the first batch, real-time factor {(rtf is double rt ? rt.ToString("0.000", CultureInfo.InvariantCulture) : "-")}; " +
             $"peak RSS {peak:0} MB; native memory {policy}"));
     }
-
 }

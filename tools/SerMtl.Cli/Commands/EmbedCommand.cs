@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using SerMtl.Data.Audio;
 using SerMtl.Modeling;
 
@@ -56,13 +55,11 @@ internal sealed class EmbedCommand : SermtlCommand
             outputs[name] = wav;
         }
         var timingPath = parse.GetValue(_timing);
-        var loadClock = Stopwatch.StartNew();
+        var timing = new RunTiming();
         using var model = Wav2Vec2Model.FromPretrained(ModelArgs.Resolve(modelDir, null, cancellationToken));
         model.eval();
-        var loadSeconds = loadClock.Elapsed.TotalSeconds;
         Directory.CreateDirectory(outDir);
-        var runClock = Stopwatch.StartNew();
-        var perFileMs = new List<double>();
+        timing.ModelLoaded();
         var audioSeconds = 0.0;
 
         // Read and run one batch of files at a time so memory stays bounded however many files are given. A file that
@@ -71,7 +68,7 @@ internal sealed class EmbedCommand : SermtlCommand
         foreach (var chunk in wavs.Chunk(batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var chunkStart = runClock.Elapsed;
+            var chunkStart = timing.Now;
             var good = new List<(string Wav, float[] Samples)>();
             foreach (var wav in chunk)
             {
@@ -109,10 +106,10 @@ internal sealed class EmbedCommand : SermtlCommand
             {
                 foreach (var s in states) s.Dispose();
             }
-            perFileMs.AddRange(Enumerable.Repeat((runClock.Elapsed - chunkStart).TotalMilliseconds / good.Count, good.Count));
+            timing.Batch(chunkStart, good.Count);
         }
         if (timingPath is not null)
-            RunTiming.Write(_err, "embed", timingPath, loadSeconds, runClock.Elapsed.TotalSeconds, perFileMs, audioSeconds, batchSize);
+            timing.Write(_err, "embed", timingPath, audioSeconds, batchSize);
         return failures == 0 ? ExitCodes.Success : ExitCodes.Failure;
     }
 

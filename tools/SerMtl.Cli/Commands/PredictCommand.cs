@@ -1,12 +1,9 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using SerMtl.Cli.Benchmarking;
 using SerMtl.Inference;
-using SerMtl.Runtime;
 
 namespace SerMtl.Cli.Commands;
 
@@ -104,7 +101,7 @@ internal sealed class PredictCommand : SermtlCommand
 
         var timingPath = parse.GetValue(_timing);
         if (timingPath is not null && parse.GetValue(_timeline)) throw new UsageException("--timing times per-file predictions; --timeline is not timed");
-        var loadClock = Stopwatch.StartNew();
+        var timing = new RunTiming();
 
         // A bad model or device fails the whole command before any file is looked at.
         using IEmotionRecognizer recognizer = modelDir.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
@@ -149,16 +146,14 @@ internal sealed class PredictCommand : SermtlCommand
 
         if (parse.GetValue(_timeline)) return Timelines(recognizer, files, json, csv, failures, cancellationToken);
 
-        var loadSeconds = loadClock.Elapsed.TotalSeconds;
+        timing.ModelLoaded();
         var results = new List<(string File, EmotionPrediction Prediction)>();
         var progress = !Console.IsErrorRedirected && ReferenceEquals(_err, Console.Error) && files.Count > 1;
         var done = 0;
-        var perFileMs = new List<double>();
-        var runClock = Stopwatch.StartNew();
         foreach (var chunk in files.Chunk(batchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var chunkStart = runClock.Elapsed;
+            var chunkStart = timing.Now;
             IReadOnlyList<EmotionPrediction>? batch = null;
             try
             {
@@ -186,14 +181,13 @@ internal sealed class PredictCommand : SermtlCommand
                     failures++;
                 }
             }
-            perFileMs.AddRange(Enumerable.Repeat((runClock.Elapsed - chunkStart).TotalMilliseconds / chunk.Length, chunk.Length));
+            timing.Batch(chunkStart, chunk.Length);
             done += chunk.Length;
             if (progress) _err.Write($"\rpredict: {done}/{files.Count} files");
         }
-        var runSeconds = runClock.Elapsed.TotalSeconds;
         if (progress) _err.Write("\r\x1b[K");
         if (timingPath is not null)
-            RunTiming.Write(_err, "predict", timingPath, loadSeconds, runSeconds, perFileMs, results.Sum(r => r.Prediction.Duration.TotalSeconds), batchSize);
+            timing.Write(_err, "predict", timingPath, results.Sum(r => r.Prediction.Duration.TotalSeconds), batchSize);
         foreach (var (_, prediction) in results)
             foreach (var warning in prediction.Warnings) _err.WriteLine($"sermtl predict: warning: {warning}");
 
