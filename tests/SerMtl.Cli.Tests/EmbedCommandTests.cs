@@ -29,20 +29,7 @@ public sealed class EmbedCommandTests : IDisposable
         var (exit, stdout, stderr) = CliTool.Run(["embed", "--model", TestPaths.TinyGroup, "--out", _out, "--batch-size", "2", "--timing", timing, .. Wavs]);
         Assert.Equal(0, exit);
         Assert.Equal(3, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // one line per .npy, as without --timing
-        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(timing));
-        var root = json.RootElement;
-        Assert.Equal(3, root.GetProperty("files").GetInt32());
-        var perFile = root.GetProperty("per_file_ms").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        Assert.Equal(3, perFile.Length);
-        Assert.All(perFile, ms => Assert.True(ms > 0));
-        Assert.Equal(perFile[0], perFile[1]);                              // a batch's files share its time
-        Assert.Equal(perFile[2], root.GetProperty("median_ms_after_first_batch").GetDouble());
-        var audio = Wavs.Sum(w => SerMtl.Data.Audio.WavReader.Read(w).Samples.Length / 16000.0);
-        Assert.Equal(audio, root.GetProperty("audio_seconds").GetDouble(), 3);
-        Assert.Equal(root.GetProperty("run_seconds").GetDouble() / audio, root.GetProperty("real_time_factor").GetDouble(), 3);
-        Assert.True(root.GetProperty("peak_rss_mb").GetDouble() > 0);
-        Assert.False(string.IsNullOrEmpty(root.GetProperty("native_memory").GetString()));
-        Assert.Contains("sermtl embed: timing: model loaded in ", stderr);
+        TimingFile.AssertThreeFilesInBatchesOfTwo(timing, stderr, "embed", Wavs.Sum(w => SerMtl.Data.Audio.WavReader.Read(w).Samples.Length / 16000.0));
     }
 
     [Fact]

@@ -61,22 +61,7 @@ public sealed class PredictCommandTests(SavedModelFixture model) : IClassFixture
         var (exit, stdout, stderr) = Run("--model", model.Directory, "--batch-size", "2", "--timing", timing, "--csv", Wav("a"), Wav("b"), Wav("c"));
         Assert.Equal(ExitCodes.Success, exit);
         Assert.Equal(4, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // the output itself is unchanged: header + 3 rows
-        using var json = JsonDocument.Parse(File.ReadAllText(timing));
-        var root = json.RootElement;
-        Assert.Equal(3, root.GetProperty("files").GetInt32());
-        Assert.Equal(2, root.GetProperty("batch_size").GetInt32());
-        var perFile = root.GetProperty("per_file_ms").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        Assert.Equal(3, perFile.Length);
-        Assert.All(perFile, ms => Assert.True(ms > 0));
-        Assert.Equal(perFile[0], perFile[1]);                              // a batch's files share its time
-        Assert.Equal(perFile[2], root.GetProperty("median_ms_after_first_batch").GetDouble());
-        var audio = new[] { "a", "b", "c" }.Sum(s => Expected(Wav(s)).Duration.TotalSeconds);
-        Assert.Equal(audio, root.GetProperty("audio_seconds").GetDouble(), 3);
-        Assert.Equal(root.GetProperty("run_seconds").GetDouble() / audio, root.GetProperty("real_time_factor").GetDouble(), 3);
-        Assert.True(root.GetProperty("peak_rss_mb").GetDouble() > 0);
-        Assert.True(root.GetProperty("model_load_seconds").GetDouble() > 0);
-        Assert.Contains("sermtl predict: timing: model loaded in ", stderr);
-        Assert.Contains("3 files", stderr);
+        TimingFile.AssertThreeFilesInBatchesOfTwo(timing, stderr, "predict", new[] { "a", "b", "c" }.Sum(s => Expected(Wav(s)).Duration.TotalSeconds));
 
         Assert.Contains("--timing times per-file predictions; --timeline is not timed", Usage("--model", model.Directory, "--timing", timing, "--timeline", Wav("a")));
     }
